@@ -1,0 +1,82 @@
+"""Configuration read from the environment, validated before Django starts.
+
+Every value comes from an environment variable; each secret may instead come
+from a file named by ``<NAME>_FILE`` (how Docker and Kubernetes mount
+secrets). Anything wrong raises :class:`ConfigError` with one line that names
+the variable and what is accepted. Messages never contain a password: the
+database URL is never echoed back.
+"""
+
+import os
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+#: Exit code of any command that stops because the configuration is wrong.
+CONFIG_EXIT_CODE = 2
+
+POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql")
+SQLITE_SCHEMES = ("sqlite",)
+POSTGRES_ENGINE = "ecomind_core.db.backends.postgresql"
+SQLITE_ENGINE = "django.db.backends.sqlite3"
+ACCEPTED_URLS = "postgres://USER:PASSWORD@HOST:5432/NAME or sqlite:////ABSOLUTE/PATH.sqlite3"
+
+
+class ConfigError(ImproperlyConfigured):
+    """A setting is missing or malformed; the message is safe to print."""
+
+
+def read_secret(name, default=None):
+    """Return ``$NAME``, or the contents of the file named by ``$NAME_FILE``."""
+    file_var = f"{name}_FILE"
+    direct, path = os.environ.get(name), os.environ.get(file_var)
+    if direct and path:
+        raise ConfigError(f"{name} and {file_var} are both set: set only one of them.")
+    if not path:
+        return direct if direct else default
+    try:
+        value = Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{file_var} names {path}, which cannot be read ({exc.strerror}).") from None
+    if not value:
+        raise ConfigError(f"{file_var} names {path}, which is empty.")
+    return value
+
+
+def database_from_url(url, *, password=None):
+    """Turn ``DATABASE_URL`` into a ``DATABASES`` entry, or raise ConfigError.
+
+    Only PostgreSQL and SQLite are accepted. ``password`` (``DATABASE_PASSWORD``)
+    replaces the URL's password, so the URL itself can be non-secret and the
+    password rotated on its own.
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- raises ValueError on a non-numeric port
+    except ValueError:
+        raise ConfigError(f"DATABASE_URL is malformed: use {ACCEPTED_URLS}.") from None
+    scheme = parts.scheme.lower()
+    if scheme in SQLITE_SCHEMES:
+        config = environ.Env.db_url_config(url)
+        config["ENGINE"] = SQLITE_ENGINE
+        return config
+    if scheme not in POSTGRES_SCHEMES:
+        shown = f"'{scheme}'" if scheme else "none"
+        raise ConfigError(
+            f"DATABASE_URL has an unsupported scheme ({shown}): only PostgreSQL and SQLite "
+            f"are supported; use {ACCEPTED_URLS}."
+        )
+    if not parts.hostname and "host=" not in parts.query:
+        raise ConfigError(f"DATABASE_URL names no host: use {ACCEPTED_URLS}.")
+    if not parts.path.strip("/"):
+        raise ConfigError(f"DATABASE_URL names no database: use {ACCEPTED_URLS}.")
+    try:
+        config = environ.Env.db_url_config(url)
+    except Exception:  # django-environ raises several types; none is safe to show
+        raise ConfigError(f"DATABASE_URL is malformed: use {ACCEPTED_URLS}.") from None
+    config["ENGINE"] = POSTGRES_ENGINE
+    if password is not None:
+        config["PASSWORD"] = password
+    return config

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class EcomindCoreConfig(AppConfig):
+    name = "ecomind_core"
+    verbose_name = "EcoMind"
