@@ -82,7 +82,8 @@ DATABASE_URL = read_secret("DATABASE_URL")
 if DATABASE_URL:
     _default_db = database_from_url(DATABASE_URL, password=read_secret("DATABASE_PASSWORD"))
 else:
-    _default_db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(BASE_DIR / "db.sqlite3")}
+    # SQLITE_PATH moves the embedded file (tests use it to keep yours intact).
+    _default_db = {"ENGINE": "django.db.backends.sqlite3", "NAME": env.str("SQLITE_PATH", default=str(BASE_DIR / "db.sqlite3"))}
 # Seconds to wait for a TCP connection before giving up (PostgreSQL only).
 if _default_db["ENGINE"] != "django.db.backends.sqlite3":
     _default_db.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", 5))

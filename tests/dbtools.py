@@ -1,0 +1,135 @@
+"""Real-PostgreSQL helpers for tests: scratch databases, SQL files, checksums.
+
+Nothing here mocks the database: every helper talks to the server named by
+``ECOMIND_TEST_PG`` (see tests/settings.py) with psycopg or psql.
+"""
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+LEGACY_001 = SHARED / "legacy" / "alembic-001.sql"
+SERVER = os.environ.get("ECOMIND_TEST_PG", "postgres://postgres@127.0.0.1:5432")
+
+OWNED_TABLES = (
+    "orgs", "users", "events_enriched", "daily_org_agg", "daily_user_agg",
+    "daily_provider_agg", "daily_model_agg", "audit_logs",
+)
+
+
+def url(dbname):
+    return f"{SERVER}/{dbname}"
+
+
+def connect(dbname, **kwargs):
+    return psycopg.connect(url(dbname), autocommit=True, **kwargs)
+
+
+def create_database(prefix="scratch"):
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with connect("postgres") as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return name
+
+
+def drop_database(name):
+    with connect("postgres") as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def run_sql_file(dbname, path):
+    subprocess.run(
+        ["psql", url(dbname), "-q", "-v", "ON_ERROR_STOP=1", "-f", str(path)],
+        check=True, capture_output=True, text=True,
+    )
+
+
+def execute(dbname, statement, params=None):
+    with connect(dbname) as conn:
+        cur = conn.execute(statement, params)
+        return cur.fetchall() if cur.description else None
+
+
+def manage(*args, env=None, database=None, timeout=180, check=False):
+    """Run ``python manage.py ARGS`` in a real subprocess, as an operator would.
+
+    ``database`` names a scratch database for ``DATABASE_URL``; ``env`` adds
+    or (with None values) removes variables.
+    """
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_SETTINGS"))}
+    full_env.update(DEBUG="true", SECRET_KEY="tests-only-not-secret")
+    if database:
+        full_env["DATABASE_URL"] = url(database)
+    for key, value in (env or {}).items():
+        if value is None:
+            full_env.pop(key, None)
+        else:
+            full_env[key] = value
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout, check=check, stdin=subprocess.DEVNULL,
+    )
+
+
+def table_checksums(dbname, tables=OWNED_TABLES):
+    """Row count and an md5 over every row (as text, in a stable order) per table.
+
+    One aggregate query per table; fine for test-sized data.
+    """
+    result = {}
+    with connect(dbname) as conn:
+        for table in tables:
+            exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", [table]).fetchone()[0]
+            if not exists:
+                result[table] = None
+                continue
+            query = sql.SQL("SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {} t")
+            result[table] = tuple(conn.execute(query.format(sql.Identifier(table))).fetchone())
+    return result
+
+
+def public_tables(dbname):
+    rows = execute(dbname, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+    return [r[0] for r in rows]
+
+
+def catalog_snapshot(dbname, tables=OWNED_TABLES):
+    """An independent oracle of a database's catalog, straight from pg_catalog.
+
+    Kept deliberately separate from ecomind_core's catalog module so the two
+    check each other.
+    """
+    tables = list(tables)
+    with connect(dbname) as conn:
+        def rows(query):
+            return sorted(tuple(r) for r in conn.execute(query, [tables]).fetchall())
+
+        return {
+            "columns": rows(
+                "SELECT c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull "
+                "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relname = ANY(%s) AND a.attnum > 0 AND NOT a.attisdropped"
+            ),
+            "constraints": rows(
+                "SELECT c.relname, k.conname, pg_get_constraintdef(k.oid), k.condeferrable, k.condeferred "
+                "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relname = ANY(%s)"
+            ),
+            "indexes": rows(
+                "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = ANY(%s)"
+            ),
+            "enums": sorted(
+                tuple(r) for r in conn.execute(
+                    "SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_type t "
+                    "JOIN pg_enum e ON e.enumtypid = t.oid JOIN pg_namespace n ON n.oid = t.typnamespace "
+                    "WHERE n.nspname = 'public' GROUP BY t.typname"
+                ).fetchall()
+            ),
+        }
