@@ -1,0 +1,29 @@
+"""Say which database a command talks to, and why it could not, safely.
+
+Operators need the host and database name in every message; they must never
+see the password, even when a driver echoes connection details back.
+"""
+
+from django.db import connections
+
+
+def describe(using="default"):
+    """``postgresql://user@host:port/name`` (no password) or ``sqlite file PATH``."""
+    settings = connections[using].settings_dict
+    if connections[using].vendor == "sqlite":
+        return f"sqlite file {settings['NAME']}"
+    user = f"{settings['USER']}@" if settings.get("USER") else ""
+    port = f":{settings['PORT']}" if settings.get("PORT") else ""
+    return f"postgresql://{user}{settings.get('HOST') or 'localhost'}{port}/{settings['NAME']}"
+
+
+def redact(text, using="default"):
+    """``text`` with the configured password, if any, replaced by ``***``."""
+    password = connections[using].settings_dict.get("PASSWORD")
+    return text.replace(password, "***") if password else text
+
+
+def connection_problem(exc, using="default"):
+    """One line explaining why ``using`` could not be reached, password-free."""
+    detail = " ".join(str(exc).split()) or type(exc).__name__
+    return redact(f"cannot connect to {describe(using)}: {detail}", using)
