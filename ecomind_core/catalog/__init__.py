@@ -1,0 +1,60 @@
+"""The schema catalog: what a database holds, what it should hold, and how they differ.
+
+One module for ``verify_schema`` and ``baseline``:
+
+* ``live.read(connection)``: the live catalog (PostgreSQL or SQLite), in a
+  fixed number of queries.
+* ``expected.expected_catalog(apps, connection)``: the catalog derived from a
+  migration state's models.
+* ``compare.compare(expected, live, owned_tables)``: findings.
+* ``check(connection, nodes=None)``: all of the above for a migration target
+  (default: every migration on disk), plus the migration state.
+"""
+
+from dataclasses import dataclass
+
+from . import live_postgresql, live_sqlite
+from .compare import compare
+from .expected import expected_catalog
+from .findings import ERROR, WARNING, Finding, has_errors
+from .migration_state import OWNED_APPS, load, migration_findings, owned_tables, state_at
+
+READERS = {"postgresql": live_postgresql.read, "sqlite": live_sqlite.read}
+
+
+def read_live(connection):
+    try:
+        reader = READERS[connection.vendor]
+    except KeyError:
+        raise NotImplementedError(f"no catalog reader for {connection.vendor}") from None
+    return reader(connection)
+
+
+@dataclass
+class CheckResult:
+    live: object
+    expected: object
+    owned_tables: set
+    findings: list
+
+
+def check_catalog(connection, state_apps, live=None):
+    """Compare ``connection``'s live catalog with what ``state_apps`` describe."""
+    live = read_live(connection) if live is None else live
+    owned = owned_tables(state_apps)
+    expected = expected_catalog(state_apps, connection)
+    return CheckResult(live, expected, owned, compare(expected, live, owned))
+
+
+def verify(connection):
+    """Everything ``verify_schema`` reports: catalog and migration state."""
+    loader, problem = load(connection)
+    result = check_catalog(connection, state_at(loader).apps)
+    result.findings = ([problem] if problem else []) + migration_findings(connection, loader) + result.findings
+    return result
+
+
+__all__ = [
+    "ERROR", "WARNING", "OWNED_APPS", "CheckResult", "Finding", "check_catalog", "compare", "expected_catalog",
+    "has_errors", "load", "owned_tables", "read_live", "state_at", "verify",
+]

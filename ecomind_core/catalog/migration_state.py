@@ -1,0 +1,75 @@
+"""What the migrations say: the expected project state, and how far the
+database has come along them. Read-only: Django's recorder is only read.
+"""
+
+from django.apps import apps as installed_apps
+from django.db import DatabaseError
+from django.db.migrations.autodetector import MigrationAutodetector
+from django.db.migrations.executor import MigrationExecutor
+from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.state import ProjectState
+
+from .findings import ERROR, WARNING, Finding
+
+OWNED_APPS = ("ecomind_core",)
+
+
+def load(connection):
+    """A loader that knows the migrations on disk; applied ones if readable.
+
+    Returns ``(loader, problem)``: ``problem`` is a Finding when
+    ``django_migrations`` exists but cannot be read (a catalog-only role).
+    """
+    try:
+        return MigrationLoader(connection, ignore_no_migrations=True), None
+    except DatabaseError as exc:
+        loader = MigrationLoader(None, ignore_no_migrations=True)
+        problem = Finding(
+            "migration_state_unreadable", "django_migrations", "readable", " ".join(str(exc).split()), WARNING,
+            "grant SELECT on django_migrations to this role to check which migrations are applied", None,
+        )
+        return loader, problem
+
+
+def state_at(loader, nodes=None):
+    """The project state after ``nodes`` (default: every migration on disk)."""
+    return loader.project_state(nodes or loader.graph.leaf_nodes(), at_end=True)
+
+
+def owned_tables(state_apps):
+    return {
+        model._meta.db_table
+        for model in state_apps.get_models(include_auto_created=True)
+        if model._meta.app_label in OWNED_APPS and model._meta.managed and not model._meta.proxy
+    }
+
+
+def _severity(app_label):
+    return ERROR if app_label in OWNED_APPS else WARNING
+
+
+def migration_findings(connection, loader):
+    """Unapplied migrations, recorded-but-missing ones, and unmigrated model changes."""
+    findings = []
+    if loader.applied_migrations is not None:
+        executor = MigrationExecutor(connection)
+        executor.loader = loader
+        for migration, _ in executor.migration_plan(loader.graph.leaf_nodes(), clean_start=False):
+            findings.append(Finding(
+                "migration_unapplied", f"{migration.app_label}.{migration.name}", "applied", "not applied",
+                _severity(migration.app_label), "run `manage.py migrate`", None,
+            ))
+        for app_label, name in sorted(set(loader.applied_migrations) - set(loader.graph.nodes)):
+            if app_label in loader.migrated_apps:
+                findings.append(Finding(
+                    "migration_unknown", f"{app_label}.{name}", "on disk", "recorded in django_migrations only",
+                    _severity(app_label), "the database is ahead of this code: deploy the release that has this migration", None,
+                ))
+    changes = MigrationAutodetector(state_at(loader), ProjectState.from_apps(installed_apps)).changes(graph=loader.graph)
+    for app_label, migrations in sorted(changes.items()):
+        operations = "; ".join(op.describe() for m in migrations for op in m.operations)
+        findings.append(Finding(
+            "models_unmigrated", app_label, "models match the migrations", operations,
+            _severity(app_label), "run `manage.py makemigrations` and commit the migration", None,
+        ))
+    return findings
