@@ -1,0 +1,5 @@
+"""Adopting an existing database into Django's migrations (``manage.py baseline``).
+
+``inspection`` recognises the shape a database is in and what adopting it
+would take; ``adoption`` does it (or undoes it) in one transaction.
+"""
