@@ -63,6 +63,15 @@ def manage(*args, env=None, database=None, timeout=180, check=False):
     ``database`` names a scratch database for ``DATABASE_URL``; ``env`` adds
     or (with None values) removes variables.
     """
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        cwd=ROOT, env=manage_env(env, database), capture_output=True, text=True, timeout=timeout, check=check,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def manage_env(env=None, database=None):
+    """The environment ``manage`` runs with (for tests that start processes themselves)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "DJANGO_SETTINGS"))}
     full_env.update(DEBUG="true", SECRET_KEY="tests-only-not-secret")
     if database:
@@ -72,10 +81,7 @@ def manage(*args, env=None, database=None, timeout=180, check=False):
             full_env.pop(key, None)
         else:
             full_env[key] = value
-    return subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
-        cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=timeout, check=check, stdin=subprocess.DEVNULL,
-    )
+    return full_env
 
 
 def table_checksums(dbname, tables=OWNED_TABLES):
@@ -133,3 +139,36 @@ def catalog_snapshot(dbname, tables=OWNED_TABLES):
                 ).fetchall()
             ),
         }
+
+
+def table_columns(dbname, tables=OWNED_TABLES):
+    """Table -> its column names in order, as the database has them now."""
+    rows = execute(
+        dbname,
+        "SELECT table_name, array_agg(column_name::text ORDER BY ordinal_position) FROM information_schema.columns "
+        "WHERE table_schema = 'public' AND table_name = ANY(%s) GROUP BY table_name",
+        [list(tables)],
+    )
+    return dict(rows)
+
+
+def column_checksums(dbname, columns_by_table, *, casefold=False, where=None):
+    """Row count and md5 over exactly these columns per table (rows in a stable order).
+
+    Pass the columns read *before* a change to prove every one of them kept
+    its values even if the change added columns. ``casefold`` compares text
+    case-insensitively (for enum label renames, which change no row).
+    ``where`` maps a table to an SQL condition limiting the rows compared.
+    """
+    result = {}
+    with connect(dbname) as conn:
+        for table, columns in sorted(columns_by_table.items()):
+            row = sql.SQL("ROW({})::text").format(sql.SQL(", ").join(sql.Identifier(c) for c in columns))
+            if casefold:
+                row = sql.SQL("lower({})").format(row)
+            condition = sql.SQL((where or {}).get(table, "true"))
+            query = sql.SQL(
+                "SELECT count(*), md5(coalesce(string_agg({row}, '|' ORDER BY {row}), '')) FROM {table} WHERE {condition}"
+            ).format(row=row, table=sql.Identifier(table), condition=condition)
+            result[table] = tuple(conn.execute(query).fetchone())
+    return result
