@@ -1,0 +1,77 @@
+"""Django's ``migrate``, made safe to run as a deploy job.
+
+Everything of the stock command stays (same flags, same output); around it:
+
+1. wait up to ``--wait`` seconds for the database to accept connections;
+2. take the migration advisory lock (ecomind_core/db/locking.py) for the
+   whole run, so replicas started together queue, and the later ones find
+   nothing left to do;
+3. run every statement with ``lock_timeout`` (``--lock-timeout``), so DDL
+   never waits forever behind a long transaction.
+
+Exit codes (docs/deployment/migrations.md): 0 done or nothing to do; 1 a
+migration failed (rolled back); 2 configuration or database unreachable;
+3 the lock timeout hit (rolled back; re-running is safe).
+"""
+
+from django.conf import settings
+from django.core.management.base import CommandError
+from django.core.management.commands import migrate
+from django.db import DatabaseError
+
+from ecomind_core.db.ddl_timeout import ddl_lock_timeout, is_lock_timeout, parse_duration
+from ecomind_core.db.locking import migration_lock
+from ecomind_core.db.target import redact
+from ecomind_core.db.waiting import wait_for_database
+
+MIGRATION_FAILED, UNREACHABLE, LOCK_TIMEOUT = 1, 2, 3
+
+
+class Command(migrate.Command):
+    help = migrate.Command.help + (
+        " Waits for the database, holds a PostgreSQL advisory lock for the whole run (concurrent runs queue), "
+        "and runs DDL with lock_timeout."
+    )
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--wait", type=int, metavar="SECONDS", default=None,
+            help="Seconds to wait for the database to accept connections (default: MIGRATION_DB_WAIT, 30).",
+        )
+        parser.add_argument(
+            "--lock-timeout", metavar="DURATION", default=None,
+            help="lock_timeout for each statement, e.g. 10s, 500ms, 0 for none (default: MIGRATION_LOCK_TIMEOUT, 10s).",
+        )
+
+    def handle(self, *args, **options):
+        database = options["database"]
+        self.verbosity = options["verbosity"]
+        wait = settings.MIGRATION_DB_WAIT if options["wait"] is None else options["wait"]
+        lock_timeout_text = options["lock_timeout"] or settings.MIGRATION_LOCK_TIMEOUT
+        if wait < 0:
+            raise CommandError("--wait must be zero or more seconds.", returncode=UNREACHABLE)
+        try:
+            timeout = parse_duration(lock_timeout_text)
+        except ValueError as exc:
+            raise CommandError(f"--lock-timeout / MIGRATION_LOCK_TIMEOUT: {exc}.", returncode=UNREACHABLE) from None
+
+        wait_for_database(database, wait, on_retry=self.say_waiting)
+        try:
+            with migration_lock(using=database), ddl_lock_timeout(timeout, using=database):
+                super().handle(*args, **options)
+        except DatabaseError as exc:
+            detail = redact(" ".join(str(exc).split()), database)
+            if is_lock_timeout(exc):
+                raise CommandError(
+                    f"lock_timeout ({lock_timeout_text}) hit while waiting for a table lock: {detail}. "
+                    "The migration was rolled back; re-running is safe (a long transaction held the table).",
+                    returncode=LOCK_TIMEOUT,
+                ) from None
+            raise CommandError(
+                f"migration failed and was rolled back: {detail}", returncode=MIGRATION_FAILED
+            ) from None
+
+    def say_waiting(self, exc, remaining):
+        if self.verbosity >= 1:
+            self.stdout.write(f"Waiting for the database ({remaining:.0f}s left)...")
