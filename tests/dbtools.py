@@ -16,6 +16,7 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 LEGACY_001 = SHARED / "legacy" / "alembic-001.sql"
+FIXTURES = ROOT / "tests" / "fixtures"
 SERVER = os.environ.get("ECOMIND_TEST_PG", "postgres://postgres@127.0.0.1:5432")
 
 OWNED_TABLES = (

@@ -13,7 +13,7 @@ import pytest
 from tests import dbtools
 from tests.dbtools import LEGACY_001, manage
 
-FIXTURES = dbtools.ROOT / "tests" / "fixtures"
+FIXTURES = dbtools.FIXTURES
 SHAPES = {
     "001": [LEGACY_001],
     "002": [LEGACY_001, FIXTURES / "revision_002.sql"],

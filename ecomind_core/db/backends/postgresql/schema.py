@@ -67,7 +67,7 @@ class DatabaseSchemaEditor(schema.DatabaseSchemaEditor):
                 f"{new_field.model.__name__}.{new_field.name}: enum type {new_field.enum_name} can only "
                 f"gain labels at the end ({old} -> {new}); write a RunSQL migration for renames or removals."
             )
-        for after, label in zip(new, new[len(old):]):
+        for after, label in zip(new[len(old) - 1:], new[len(old):]):
             self.execute(
                 self.sql_add_enum_label
                 % {"name": self.quote_name(new_field.enum_name), "label": self.quote_value(label), "after": self.quote_value(after)}
