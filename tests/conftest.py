@@ -16,3 +16,21 @@ def legacy_db(scratch_db):
     """A database exactly as legacy revision 001 left it."""
     dbtools.run_sql_file(scratch_db, dbtools.LEGACY_001)
     return scratch_db
+
+
+@pytest.fixture(scope="module")
+def migrated_template():
+    """One fully migrated database per test module, to clone from (never modified)."""
+    name = dbtools.create_database("template")
+    result = dbtools.manage("migrate", "--no-input", database=name)
+    assert result.returncode == 0, result.stderr
+    yield name
+    dbtools.drop_database(name)
+
+
+@pytest.fixture
+def migrated_db(migrated_template):
+    """A fresh, fully migrated database (a clone of the module's template)."""
+    name = dbtools.clone_database(migrated_template)
+    yield name
+    dbtools.drop_database(name)

@@ -173,3 +173,11 @@ def column_checksums(dbname, columns_by_table, *, casefold=False, where=None):
             ).format(row=row, table=sql.Identifier(table), condition=condition)
             result[table] = tuple(conn.execute(query).fetchone())
     return result
+
+
+def clone_database(template, prefix="clone"):
+    """A copy of ``template`` (which must have no open connections)."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with connect("postgres") as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
+    return name

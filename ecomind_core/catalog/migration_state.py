@@ -5,7 +5,6 @@ database has come along them. Read-only: Django's recorder is only read.
 from django.apps import apps as installed_apps
 from django.db import DatabaseError
 from django.db.migrations.autodetector import MigrationAutodetector
-from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.state import ProjectState
 
@@ -24,6 +23,7 @@ def load(connection):
         return MigrationLoader(connection, ignore_no_migrations=True), None
     except DatabaseError as exc:
         loader = MigrationLoader(None, ignore_no_migrations=True)
+        loader.applied_migrations = None  # unknown, not "none applied"
         problem = Finding(
             "migration_state_unreadable", "django_migrations", "readable", " ".join(str(exc).split()), WARNING,
             "grant SELECT on django_migrations to this role to check which migrations are applied", None,
@@ -48,16 +48,28 @@ def _severity(app_label):
     return ERROR if app_label in OWNED_APPS else WARNING
 
 
+def unapplied(loader):
+    """Migrations on disk not yet applied, in the order ``migrate`` would apply them.
+
+    The forwards half of ``MigrationExecutor.migration_plan``, from this
+    loader, so the recorder is read once.
+    """
+    plan = []
+    for target in loader.graph.leaf_nodes():
+        for node in loader.graph.forwards_plan(target):
+            if node not in loader.applied_migrations and node not in plan:
+                plan.append(node)
+    return plan
+
+
 def migration_findings(connection, loader):
     """Unapplied migrations, recorded-but-missing ones, and unmigrated model changes."""
     findings = []
     if loader.applied_migrations is not None:
-        executor = MigrationExecutor(connection)
-        executor.loader = loader
-        for migration, _ in executor.migration_plan(loader.graph.leaf_nodes(), clean_start=False):
+        for app_label, name in unapplied(loader):
             findings.append(Finding(
-                "migration_unapplied", f"{migration.app_label}.{migration.name}", "applied", "not applied",
-                _severity(migration.app_label), "run `manage.py migrate`", None,
+                "migration_unapplied", f"{app_label}.{name}", "applied", "not applied",
+                _severity(app_label), "run `manage.py migrate`", None,
             ))
         for app_label, name in sorted(set(loader.applied_migrations) - set(loader.graph.nodes)):
             if app_label in loader.migrated_apps:
