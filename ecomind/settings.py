@@ -33,6 +33,9 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "django-insecure-local-development-only"  # DEBUG=true only
 
+# Old keys still accepted for signatures during a rotation (comma-separated).
+SECRET_KEY_FALLBACKS = [key for key in (read_secret("SECRET_KEY_FALLBACKS") or "").split(",") if key]
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
