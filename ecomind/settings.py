@@ -65,7 +65,8 @@ ROOT_URLCONF = "ecomind.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Project templates first: they extend the admin's own (admin/index.html).
+        "DIRS": [BASE_DIR / "ecomind" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

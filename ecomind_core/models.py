@@ -8,6 +8,7 @@ enrichment worker writes them with plain SQL by id, and the legacy schema has
 none. Field types that need care are in ``ecomind_core.fields``.
 """
 
+import pgtrigger
 from django.db import models
 from django.utils import timezone
 
@@ -208,6 +209,16 @@ class AuditLog(models.Model):
         indexes = [
             models.Index(fields=["org_id"], name="ix_audit_logs_org_id"),
             models.Index(fields=["ts"], name="ix_audit_logs_ts"),
+            # Migration 0003: the admin's filters and search, newest first.
+            models.Index(fields=["action", "ts"], name="ix_audit_logs_action_ts"),
+            models.Index(fields=["resource", "ts"], name="ix_audit_logs_resource_ts"),
+            models.Index(fields=["user_id"], name="ix_audit_logs_user_id"),
+        ]
+        triggers = [
+            # The database itself refuses to change or remove an audit row,
+            # whatever the client. The only way round is purge_audit_logs,
+            # which ignores this trigger for its own transaction.
+            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
         ]
 
     def __str__(self):

@@ -1,0 +1,20 @@
+"""Admin behaviour shared by the pages staff may look at but never change."""
+
+from .pagination import CappedCountPaginator
+
+
+class ReadOnlyAdminMixin:
+    """No add, change or delete for anyone, superusers included; fast changelists."""
+
+    paginator = CappedCountPaginator
+    show_full_result_count = False
+    list_per_page = 50
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
