@@ -1,37 +1,146 @@
-"""verify_schema as operators run it: real subprocesses, real PostgreSQL and SQLite."""
+"""verify_schema as operators run it: real ``manage.py`` subprocesses, real PostgreSQL and SQLite.
+
+Clean databases, both report formats, the severity rule and ``--strict``, the
+migration state, the exit-2 failures (one line, never the password) and the
+read-only promise, checked with row counts and checksums. The drift battery is
+in test_verify_schema_drifts.py, the query counts in test_verify_schema_cost.py.
+"""
 
 import json
+import shutil
+import sqlite3
+import uuid
 
 import pytest
 from psycopg import sql
 
 from tests import dbtools
-from tests.dbtools import LEGACY_001, manage
+from tests.dbtools import manage
 
 PASSWORD = "s3cr3t-pw"
+#: What every JSON finding carries (issue 3).
+KEYS = {"kind", "object", "expected", "actual", "severity"}
 
 
 def verify(dbname=None, *args, env=None):
     return manage("verify_schema", *args, database=dbname, env=env)
 
 
-def test_fresh_sqlite_verifies_clean(tmp_path):
-    env = {"DATABASE_URL": None, "SQLITE_PATH": str(tmp_path / "db.sqlite3")}
-    assert manage("migrate", "--no-input", env=env).returncode == 0
-    result = verify(env=env)
-    assert result.returncode == 0, result.stdout
-    assert "the schema matches" in result.stdout
+def findings(result):
+    data = json.loads(result.stdout)
+    assert all(KEYS <= set(f) for f in data), data
+    return data
+
+
+def summary(result):
+    return {(f["kind"], f["object"], f["severity"]) for f in findings(result)}
+
+
+def assert_could_not_check(result, *words):
+    """Exit 2 with one line on stderr naming the problem: no report, no traceback, no password."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and result.stderr.endswith("\n"), result.stderr
+    assert "Traceback" not in result.stderr and PASSWORD not in result.stderr
+    for word in words:
+        assert word in result.stderr
+
+
+def everything(dbname):
+    """The tables, their rows and the catalog: what a read-only command must leave as it was."""
+    tables = dbtools.public_tables(dbname)
+    return tables, dbtools.table_checksums(dbname, tables), dbtools.catalog_snapshot(dbname, tables)
+
+
+def as_role(role, dbname, password=None):
+    host = dbtools.SERVER.split("@", 1)[1]
+    secret = f":{password}" if password else ""
+    return {"DATABASE_URL": f"postgres://{role}{secret}@{host}/{dbname}"}
+
+
+@pytest.fixture
+def make_role():
+    """Creates login roles (cluster-wide) and drops them, with their grants in ``databases``, afterwards."""
+    made = []
+
+    def make(*options, databases=()):
+        name = f"verify_{uuid.uuid4().hex[:8]}"
+        dbtools.execute("postgres", sql.SQL("CREATE ROLE {} " + " ".join(options)).format(sql.Identifier(name)))
+        made.append((name, databases))
+        return name
+
+    yield make
+    for name, databases in made:
+        for dbname in databases:
+            if dbtools.execute("postgres", "SELECT 1 FROM pg_database WHERE datname = %s", [dbname]):
+                dbtools.execute(dbname, sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
+        dbtools.execute("postgres", sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
+
+
+# -- clean databases ---------------------------------------------------------------
+
+
+def test_fresh_postgresql_verifies_clean(migrated_db):
+    text = verify(migrated_db)
+    assert text.returncode == 0, text.stdout + text.stderr
+    assert text.stdout == f"postgresql://postgres@127.0.0.1:5432/{migrated_db}: the schema matches the models and migrations.\n"
+    assert findings(verify(migrated_db, "--format", "json")) == []
+    # Not even a warning: other apps' tables are expected too.
+    assert verify(migrated_db, "--strict", "--database", "default").returncode == 0
+
+
+def sqlite_copy(migrated_sqlite, tmp_path):
+    path = tmp_path / "db.sqlite3"
+    shutil.copy(migrated_sqlite, path)
+    return path, {"DATABASE_URL": None, "SQLITE_PATH": str(path)}
+
+
+def test_fresh_sqlite_verifies_clean(migrated_sqlite, tmp_path):
+    path, env = sqlite_copy(migrated_sqlite, tmp_path)
+    text = verify(env=env)
+    assert text.returncode == 0, text.stdout + text.stderr
+    assert text.stdout == f"sqlite file {path}: the schema matches the models and migrations.\n"
+    assert findings(verify(None, "--format", "json", env=env)) == []
+    assert verify(None, "--strict", env=env).returncode == 0
+
+
+def test_sqlite_drift_is_caught(migrated_sqlite, tmp_path):
+    path, env = sqlite_copy(migrated_sqlite, tmp_path)
+    with sqlite3.connect(path) as conn:
+        conn.executescript("DROP INDEX ix_events_org_ts; ALTER TABLE orgs ADD COLUMN extra integer; DROP TABLE daily_user_agg;")
+    result = verify(None, "--format", "json", env=env)
+    assert result.returncode == 1
+    assert summary(result) == {
+        ("index_missing", "ix_events_org_ts", "error"),
+        ("column_unexpected", "orgs.extra", "error"),
+        ("table_missing", "daily_user_agg", "error"),
+    }
+
+
+# -- the report ----------------------------------------------------------------------
 
 
 def test_report_is_grouped_by_table_and_json_lists_findings(migrated_db):
     dbtools.execute(migrated_db, "DROP INDEX ix_audit_logs_ts; ALTER TABLE orgs ALTER COLUMN name DROP NOT NULL")
     text = verify(migrated_db)
-    assert text.returncode == 1
-    assert "\naudit_logs\n  ERROR   index_missing: ix_audit_logs_ts" in text.stdout
-    assert "\norgs\n  ERROR   column_nullability: orgs.name" in text.stdout
-    findings = json.loads(verify(migrated_db, "--format", "json").stdout)
-    assert {f["kind"] for f in findings} == {"index_missing", "column_nullability"}
-    assert all({"kind", "object", "expected", "actual", "severity"} <= set(f) for f in findings)
+    assert text.returncode == 1 and text.stderr == ""
+    assert text.stdout.startswith(f"postgresql://postgres@127.0.0.1:5432/{migrated_db}: 2 errors, 0 warnings.\n")
+    assert (
+        "\naudit_logs\n"
+        "  ERROR   index_missing: ix_audit_logs_ts\n"
+        "          expected (ts); found absent\n"
+        "          fix: run `manage.py migrate`, or recreate it as the migrations define it\n"
+        "\norgs\n"
+        "  ERROR   column_nullability: orgs.name\n"
+        "          expected NOT NULL; found NULL\n"
+        "          fix: ALTER TABLE orgs ALTER COLUMN name SET NOT NULL\n"
+    ) in text.stdout
+    data = verify(migrated_db, "--format", "json")
+    assert data.returncode == 1
+    assert sorted((f["table"], f["kind"], f["object"], f["expected"], f["actual"], f["severity"]) for f in findings(data)) == [
+        ("audit_logs", "index_missing", "ix_audit_logs_ts", "(ts)", "absent", "error"),
+        ("orgs", "column_nullability", "orgs.name", "NOT NULL", "NULL", "error"),
+    ]
 
 
 def test_unowned_objects_are_warnings_unless_strict(migrated_db):
@@ -39,114 +148,160 @@ def test_unowned_objects_are_warnings_unless_strict(migrated_db):
     dbtools.execute(migrated_db, "CREATE TABLE reports (id varchar PRIMARY KEY)")
     relaxed = verify(migrated_db, "--format", "json")
     assert relaxed.returncode == 0
-    warnings = {(f["kind"], f["object"], f["severity"]) for f in json.loads(relaxed.stdout)}
-    assert warnings == {("table_unowned", "alembic_version", "warning"), ("table_unowned", "reports", "warning")}
-    assert verify(migrated_db, "--strict").returncode == 1
+    assert summary(relaxed) == {("table_unowned", "alembic_version", "warning"), ("table_unowned", "reports", "warning")}
+    text = verify(migrated_db)
+    assert text.returncode == 0 and "0 errors, 2 warnings." in text.stdout
+    assert "\nalembic_version\n  WARNING table_unowned: alembic_version\n" in text.stdout
+    strict = verify(migrated_db, "--strict", "--format", "json")
+    assert strict.returncode == 1 and summary(strict) == summary(relaxed)
 
 
-def test_unapplied_and_unknown_migrations_are_errors(scratch_db):
+# -- the migration state -----------------------------------------------------------
+
+
+def test_unapplied_migration_is_an_error(scratch_db):
     assert manage("migrate", "ecomind_core", "0001", database=scratch_db).returncode == 0
     result = verify(scratch_db, "--format", "json")
     assert result.returncode == 1
-    objects = {(f["kind"], f["object"]) for f in json.loads(result.stdout)}
-    assert ("migration_unapplied", "ecomind_core.0002_user_password_hash") in objects
-    assert ("column_missing", "users.password_hash") in objects
+    found = summary(result)
+    assert ("migration_unapplied", "ecomind_core.0002_user_password_hash", "error") in found
+    assert ("column_missing", "users.password_hash", "error") in found
+    # Other apps' migrations and tables are not this project's: warnings.
+    assert ("migration_unapplied", "sessions.0001_initial", "warning") in found
+    assert ("table_missing", "django_session", "warning") in found
 
-    assert manage("migrate", database=scratch_db).returncode == 0
-    dbtools.execute(scratch_db, "INSERT INTO django_migrations (app, name, applied) VALUES ('ecomind_core', '0999_from_the_future', now())")
-    result = verify(scratch_db, "--format", "json")
+
+def test_migration_recorded_but_missing_on_disk(migrated_db):
+    dbtools.execute(
+        migrated_db,
+        "INSERT INTO django_migrations (app, name, applied) VALUES "
+        "('ecomind_core', '0999_from_the_future', now()), ('sessions', '0999_from_the_future', now())",
+    )
+    result = verify(migrated_db, "--format", "json")
     assert result.returncode == 1
-    assert [f["severity"] for f in json.loads(result.stdout) if f["kind"] == "migration_unknown"] == ["error"]
+    assert summary(result) == {
+        ("migration_unknown", "ecomind_core.0999_from_the_future", "error"),
+        ("migration_unknown", "sessions.0999_from_the_future", "warning"),
+    }
 
 
-def test_unknown_database_alias_is_one_line():
-    result = verify(None, "--database", "replica")
-    assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0 and "replica" in result.stderr
-
-
-def test_unreachable_server_exits_2_with_one_line_and_no_password():
-    result = verify(env={"DATABASE_URL": f"postgres://postgres:{PASSWORD}@127.0.0.1:1/ecomind"})
-    assert result.returncode == 2
-    assert result.stderr.strip().count("\n") == 0
-    assert "cannot connect to postgresql://postgres@127.0.0.1:1/ecomind" in result.stderr
-    assert "Traceback" not in result.stderr and PASSWORD not in result.stdout + result.stderr
-
-
-def test_missing_database_exits_2(scratch_db):
-    result = verify(env={"DATABASE_URL": f"{dbtools.SERVER}/{scratch_db}_absent"})
-    assert result.returncode == 2 and "does not exist" in result.stderr
-
-
-@pytest.fixture
-def reader_role(migrated_db):
-    """A login role that may connect to ``migrated_db`` but holds no privilege on any table."""
-    name = f"reader_{dbtools.uuid.uuid4().hex[:8]}"
-    dbtools.execute("postgres", sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
-    yield name
-    dbtools.execute(migrated_db, sql.SQL("DROP OWNED BY {}").format(sql.Identifier(name)))
-    dbtools.execute("postgres", sql.SQL("DROP ROLE {}").format(sql.Identifier(name)))
-
-
-def as_role(role, dbname):
-    host = dbtools.SERVER.split("@", 1)[1]
-    return {"DATABASE_URL": f"postgres://{role}@{host}/{dbname}"}
-
-
-def test_catalog_only_role_checks_everything_but_the_migration_state(migrated_db, reader_role):
-    dbtools.execute(migrated_db, sql.SQL("REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC"))
-    before = dbtools.table_checksums(migrated_db, ("django_migrations", *dbtools.OWNED_TABLES))
-    result = verify(None, "--format", "json", env=as_role(reader_role, migrated_db))
-    assert result.returncode == 0, result.stdout + result.stderr
-    findings = json.loads(result.stdout)
-    assert [(f["kind"], f["severity"]) for f in findings] == [("migration_state_unreadable", "warning")]
-    dbtools.execute(migrated_db, "DROP INDEX ix_events_org_ts")
-    assert verify(None, env=as_role(reader_role, migrated_db)).returncode == 1
-    assert dbtools.table_checksums(migrated_db, ("django_migrations", *dbtools.OWNED_TABLES)) == before
-
-
-def test_select_only_role_checks_everything(migrated_db, reader_role):
-    dbtools.execute(migrated_db, sql.SQL("GRANT SELECT ON django_migrations TO {}").format(sql.Identifier(reader_role)))
-    result = verify(None, env=as_role(reader_role, migrated_db))
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_never_writes_not_even_the_migration_table(legacy_db):
-    before = dbtools.catalog_snapshot(legacy_db), dbtools.table_checksums(legacy_db), dbtools.public_tables(legacy_db)
-    result = verify(legacy_db)
-    assert result.returncode == 1  # nothing applied yet
-    assert "django_migrations" not in dbtools.public_tables(legacy_db)
-    assert (dbtools.catalog_snapshot(legacy_db), dbtools.table_checksums(legacy_db), dbtools.public_tables(legacy_db)) == before
-
-
-COUNT_QUERIES = """
-import json
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
-from ecomind_core import catalog
-with CaptureQueriesContext(connection) as live:
-    catalog.read_live(connection)
-with CaptureQueriesContext(connection) as everything:
-    catalog.verify(connection)
-print(json.dumps([len(live), len(everything)]))
+MODEL_CHANGED = """
+from django.core.management import call_command
+from ecomind_core.models import Organisation
+Organisation._meta.get_field("name").null = True  # a model edit with no migration
+call_command("verify_schema", "--format", "json")
 """
 
 
-def query_counts(dbname):
-    result = manage("shell", "-c", COUNT_QUERIES, database=dbname)
+def test_models_that_no_longer_match_the_migrations(migrated_db):
+    result = manage("shell", "--no-imports", "-c", MODEL_CHANGED, database=migrated_db)
+    assert result.returncode == 1, result.stderr
+    [finding] = findings(result)
+    assert (finding["kind"], finding["object"], finding["severity"]) == ("models_unmigrated", "ecomind_core", "error")
+    assert "name" in finding["actual"] and "makemigrations" in finding["hint"]
+
+
+# -- could not check: exit 2, one line, never the password ---------------------------
+
+
+def test_unknown_database_alias():
+    assert_could_not_check(verify(None, "--database", "replica"), "'replica' is not configured", "default")
+
+
+def test_unreachable_server():
+    result = verify(env={"DATABASE_URL": f"postgres://postgres:{PASSWORD}@127.0.0.1:1/ecomind"})
+    assert_could_not_check(result, "cannot connect to postgresql://postgres@127.0.0.1:1/ecomind", "Connection refused")
+
+
+def test_unreachable_server_with_the_password_apart():
+    result = verify(env={"DATABASE_URL": "postgres://postgres@127.0.0.1:1/ecomind", "DATABASE_PASSWORD": PASSWORD})
+    assert_could_not_check(result, "cannot connect to postgresql://postgres@127.0.0.1:1/ecomind")
+
+
+def test_missing_database(scratch_db):
+    result = verify(env={"DATABASE_URL": f"{dbtools.SERVER}/{scratch_db}_absent"})
+    assert_could_not_check(result, f'database "{scratch_db}_absent" does not exist')
+
+
+# The local server trusts every connection from 127.0.0.1 (pg_hba: trust), so
+# a wrong password is accepted there and cannot be tested; these are the
+# authentication failures it can produce.
+def test_unknown_role(scratch_db):
+    result = verify(env=as_role("nobody_by_that_name", scratch_db, PASSWORD))
+    assert_could_not_check(result, 'role "nobody_by_that_name" does not exist')
+
+
+def test_role_not_permitted_to_log_in(scratch_db, make_role):
+    role = make_role(f"NOLOGIN PASSWORD '{PASSWORD}'")
+    result = verify(env=as_role(role, scratch_db, PASSWORD))
+    assert_could_not_check(result, "is not permitted to log in")
+
+
+def test_role_without_connect_privilege(scratch_db, make_role):
+    role = make_role(f"LOGIN PASSWORD '{PASSWORD}'", databases=[scratch_db])
+    dbtools.execute("postgres", sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(sql.Identifier(scratch_db)))
+    result = verify(env=as_role(role, scratch_db, PASSWORD))
+    assert_could_not_check(result, "permission denied for database")
+
+
+# -- read-only ------------------------------------------------------------------------
+
+
+def test_catalog_only_role_checks_everything_but_the_migration_state(migrated_db, make_role):
+    role = make_role("LOGIN", databases=[migrated_db])
+    dbtools.execute(migrated_db, "REVOKE ALL ON ALL TABLES IN SCHEMA public FROM PUBLIC")
+    before = everything(migrated_db)
+    result = verify(None, "--format", "json", env=as_role(role, migrated_db))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert summary(result) == {("migration_state_unreadable", "django_migrations", "warning")}
+    assert "permission denied for table django_migrations" in findings(result)[0]["actual"]
+    assert verify(None, "--strict", env=as_role(role, migrated_db)).returncode == 1
+    assert everything(migrated_db) == before
+
+    dbtools.execute(migrated_db, "DROP INDEX ix_events_org_ts")
+    drifted = verify(None, "--format", "json", env=as_role(role, migrated_db))
+    assert drifted.returncode == 1
+    assert ("index_missing", "ix_events_org_ts", "error") in summary(drifted)
+
+
+def test_select_only_role_checks_everything(migrated_db, make_role):
+    role = make_role("LOGIN", databases=[migrated_db])
+    dbtools.execute(migrated_db, sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(sql.Identifier(role)))
+    before = everything(migrated_db)
+    result = verify(None, "--format", "json", env=as_role(role, migrated_db))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert findings(result) == []
+    assert everything(migrated_db) == before
+
+
+def test_catalog_only_role_on_a_database_never_migrated(legacy_db, make_role):
+    role = make_role("LOGIN", databases=[legacy_db])
+    before = everything(legacy_db)
+    result = verify(None, "--format", "json", env=as_role(role, legacy_db))
+    assert result.returncode == 1, result.stderr
+    assert ("migration_unapplied", "ecomind_core.0001_initial", "error") in summary(result)
+    assert everything(legacy_db) == before
+
+
+def test_never_writes_not_even_the_migration_table(legacy_db):
+    before = everything(legacy_db)
+    result = verify(legacy_db)
+    assert result.returncode == 1  # nothing applied yet
+    assert "django_migrations" not in dbtools.public_tables(legacy_db)
+    assert everything(legacy_db) == before
+
+
+READ_ONLY_SESSION = {"PGOPTIONS": "-c default_transaction_read_only=on"}
+
+
+# As a superuser whose every transaction is read-only: any write would fail the check.
+def test_works_in_a_read_only_session(migrated_db):
+    result = verify(migrated_db, "--format", "json", env=READ_ONLY_SESSION)
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    assert findings(result) == []
 
 
-def test_catalog_queries_do_not_grow_with_tables(migrated_db):
-    with_8 = query_counts(migrated_db)
-    dbtools.execute(migrated_db, """
-        DO $$ BEGIN
-          FOR i IN 1..500 LOOP
-            EXECUTE format('CREATE TABLE unrelated_%s (id int PRIMARY KEY, name varchar, ts timestamptz)', i);
-            EXECUTE format('CREATE INDEX unrelated_%s_name ON unrelated_%s (name)', i, i);
-          END LOOP;
-        END $$""")
-    with_508 = query_counts(migrated_db)
-    assert with_8 == with_508
-    assert with_8[0] == 4  # columns, constraints, indexes, enum types
+def test_works_in_a_read_only_session_on_a_database_never_migrated(legacy_db):
+    result = verify(legacy_db, "--format", "json", env=READ_ONLY_SESSION)
+    assert result.returncode == 1, result.stderr
+    assert ("table_unowned", "alembic_version", "warning") in summary(result)
