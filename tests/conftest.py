@@ -34,3 +34,12 @@ def migrated_db(migrated_template):
     name = dbtools.clone_database(migrated_template)
     yield name
     dbtools.drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def migrated_sqlite(tmp_path_factory):
+    """A SQLite file migrated once per module (copy it before changing it)."""
+    path = tmp_path_factory.mktemp("sqlite") / "migrated.sqlite3"
+    result = dbtools.manage("migrate", "--no-input", env={"DATABASE_URL": None, "SQLITE_PATH": str(path)})
+    assert result.returncode == 0, result.stderr
+    return path
