@@ -1,0 +1,91 @@
+"""verify_schema's cost does not grow with the number of tables in the database.
+
+The catalog queries are counted with Django's ``CaptureQueriesContext`` in a
+real process pointed at a scratch database: around ``catalog.read_live`` and
+around the whole ``catalog.verify``, first with the project's tables only,
+then with 500 unrelated tables (with keys, foreign keys, unique and check
+constraints, indexes and enum types) beside them. The numbers and the very
+statements must be the same.
+"""
+
+import json
+import shutil
+import sqlite3
+
+from tests import dbtools
+from tests.dbtools import manage
+
+EXTRA_TABLES = 500
+
+COUNT_QUERIES = """
+import json
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from ecomind_core import catalog
+with CaptureQueriesContext(connection) as live:
+    catalog.read_live(connection)
+with CaptureQueriesContext(connection) as everything:
+    result = catalog.verify(connection)
+print(json.dumps({
+    "read_live": len(live),
+    "verify": [q["sql"] for q in everything.captured_queries],
+    "tables": len(result.live.tables),
+    "findings": len(result.findings),
+}))
+"""
+
+UNRELATED_POSTGRES = f"""
+DO $$ BEGIN
+  FOR i IN 1..10 LOOP
+    EXECUTE format('CREATE TYPE unrelated_kind_%s AS ENUM (''a'', ''b'')', i);
+  END LOOP;
+  FOR i IN 1..{EXTRA_TABLES} LOOP
+    EXECUTE format(
+      'CREATE TABLE unrelated_%s (id int PRIMARY KEY, parent_id int %s, name varchar UNIQUE,'
+      ' kind unrelated_kind_%s, n int CHECK (n > 0), ts timestamptz)',
+      i, CASE WHEN i > 1 THEN format('REFERENCES unrelated_%s (id)', i - 1) ELSE '' END, i % 10 + 1);
+    EXECUTE format('CREATE INDEX unrelated_%s_kind_ts ON unrelated_%s (kind, ts DESC) WHERE n > 1', i, i);
+  END LOOP;
+END $$
+"""
+
+
+def counts(env=None, database=None):
+    result = manage("shell", "--no-imports", "-c", COUNT_QUERIES, env=env, database=database)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def assert_same_cost(few, many, catalog_queries):
+    assert many["tables"] == few["tables"] + EXTRA_TABLES  # the extra tables were seen...
+    assert many["findings"] >= few["findings"] + EXTRA_TABLES  # ...and reported (as unowned)
+    assert few["read_live"] == many["read_live"] == catalog_queries
+    assert len(few["verify"]) == len(many["verify"])
+    assert few["verify"] == many["verify"]  # the very same statements
+    assert not any("unrelated_" in statement for statement in many["verify"])
+
+
+def test_postgresql_catalog_queries_do_not_grow_with_tables(migrated_db):
+    few = counts(database=migrated_db)
+    dbtools.execute(migrated_db, UNRELATED_POSTGRES)
+    many = counts(database=migrated_db)
+    # columns, constraints, indexes, enum types (docs/verify_schema.md)
+    assert_same_cost(few, many, catalog_queries=4)
+
+
+def test_sqlite_catalog_queries_do_not_grow_with_tables(migrated_sqlite, tmp_path):
+    path = tmp_path / "db.sqlite3"
+    shutil.copy(migrated_sqlite, path)
+    env = {"DATABASE_URL": None, "SQLITE_PATH": str(path)}
+    few = counts(env=env)
+    with sqlite3.connect(path) as conn:
+        for i in range(1, EXTRA_TABLES + 1):
+            parent = f"REFERENCES unrelated_{i - 1} (id)" if i > 1 else ""
+            conn.execute(
+                f"CREATE TABLE unrelated_{i} (id integer PRIMARY KEY, parent_id integer {parent}, name varchar UNIQUE, "
+                f"kind varchar CHECK (kind IN ('a', 'b')), ts datetime)"
+            )
+            conn.execute(f"CREATE INDEX unrelated_{i}_kind_ts ON unrelated_{i} (kind, ts DESC) WHERE kind IS NOT NULL")
+    many = counts(env=env)
+    # tables, columns, index keys, indexes, foreign keys (docs/verify_schema.md)
+    assert_same_cost(few, many, catalog_queries=5)
