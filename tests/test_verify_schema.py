@@ -107,10 +107,18 @@ def test_fresh_sqlite_verifies_clean(migrated_sqlite, tmp_path):
 def test_sqlite_drift_is_caught(migrated_sqlite, tmp_path):
     path, env = sqlite_copy(migrated_sqlite, tmp_path)
     with sqlite3.connect(path) as conn:
-        conn.executescript("DROP INDEX ix_events_org_ts; ALTER TABLE orgs ADD COLUMN extra integer; DROP TABLE daily_user_agg;")
+        # The CHECK that stands in for the plantype enum, with a label renamed (SQLite rebuilds the table).
+        [orgs] = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'orgs'").fetchone()
+        assert "'enterprise'" in orgs
+        renamed = orgs.replace("'enterprise'", "'business'").replace('"orgs"', '"orgs_new"', 1)
+        conn.executescript(
+            f"{renamed}; INSERT INTO orgs_new SELECT * FROM orgs; DROP TABLE orgs; ALTER TABLE orgs_new RENAME TO orgs; "
+            "DROP INDEX ix_events_org_ts; ALTER TABLE orgs ADD COLUMN extra integer; DROP TABLE daily_user_agg;"
+        )
     result = verify(None, "--format", "json", env=env)
     assert result.returncode == 1
     assert summary(result) == {
+        ("column_allowed_values", "orgs.plan", "error"),
         ("index_missing", "ix_events_org_ts", "error"),
         ("column_unexpected", "orgs.extra", "error"),
         ("table_missing", "daily_user_agg", "error"),
@@ -170,6 +178,9 @@ def test_unapplied_migration_is_an_error(scratch_db):
     assert ("migration_unapplied", "sessions.0001_initial", "warning") in found
     assert ("table_missing", "django_session", "warning") in found
 
+    assert manage("migrate", "--no-input", database=scratch_db).returncode == 0
+    assert verify(scratch_db, "--strict").returncode == 0  # migrated step by step: clean too
+
 
 def test_migration_recorded_but_missing_on_disk(migrated_db):
     dbtools.execute(
@@ -221,6 +232,16 @@ def test_unreachable_server_with_the_password_apart():
 def test_missing_database(scratch_db):
     result = verify(env={"DATABASE_URL": f"{dbtools.SERVER}/{scratch_db}_absent"})
     assert_could_not_check(result, f'database "{scratch_db}_absent" does not exist')
+
+
+def test_bad_configuration():
+    result = verify(env={"DATABASE_URL": f"mysql://ecomind:{PASSWORD}@127.0.0.1/ecomind"})
+    assert_could_not_check(result, "DATABASE_URL has an unsupported scheme")
+
+
+@pytest.mark.xfail(strict=True, reason="argparse prints its usage (several lines) before the error line")
+def test_bad_flag():
+    assert_could_not_check(verify(None, "--format", "xml"), "invalid choice: 'xml'")
 
 
 # The local server trusts every connection from 127.0.0.1 (pg_hba: trust), so
