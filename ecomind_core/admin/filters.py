@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.utils import timezone
 
 #: How many of the newest rows the value choices are taken from.
-RECENT_ROWS = 5_000
+RECENT_ROWS = 1_000
 
 
 def recent_values_filter(field, title, timestamp="ts"):

@@ -50,6 +50,7 @@ class _Comparison:
         self.compare_named(expected.name, "foreign_key", expected.foreign_keys, live.foreign_keys, self.foreign_key_differences)
         self.compare_named(expected.name, "unique", expected.uniques, live.uniques, self.unique_differences)
         self.compare_named(expected.name, "check", expected.checks, live.checks, self.check_differences)
+        self.compare_named(expected.name, "exclusion", expected.exclusions, live.exclusions, lambda want, have: [])
         self.compare_named(expected.name, "index", expected.indexes, live.indexes, self.index_differences)
 
     # -- columns ---------------------------------------------------------
@@ -68,6 +69,10 @@ class _Comparison:
                 fix = "DROP NOT NULL" if column.nullable else "SET NOT NULL"
                 self.add("column_nullability", obj, "NULL" if column.nullable else "NOT NULL",
                          "NULL" if found.nullable else "NOT NULL", f"ALTER TABLE {t} ALTER COLUMN {column.name} {fix}", t)
+            if found.collation != column.collation:
+                collate = f'"{column.collation}"' if column.collation else 'pg_catalog."default"'
+                self.add("column_collation", obj, column.collation or "the type's default", found.collation or "the type's default",
+                         f"ALTER TABLE {t} ALTER COLUMN {column.name} TYPE {column.type} COLLATE {collate}", t)
             if column.allowed_values is not None and found.allowed_values != column.allowed_values:
                 self.add("column_allowed_values", obj, column.allowed_values, found.allowed_values or "any value",
                          "the table's CHECK constraint differs: rebuild it with `manage.py migrate`", t)
@@ -89,9 +94,12 @@ class _Comparison:
         want, have = expected.primary_key, live.primary_key
         if have is None:
             self.add("primary_key_missing", t, want.columns, "absent", f"ALTER TABLE {t} ADD PRIMARY KEY ({', '.join(want.columns)})", t)
-        elif have.columns != want.columns or (want.name and have.name != want.name):
-            self.add("primary_key_changed", want.name or t, f"{want.name or ''} ({', '.join(want.columns)})".strip(),
-                     f"{have.name or ''} ({', '.join(have.columns)})".strip(), "recreate the primary key as the migrations define it", t)
+        elif have.columns != want.columns or (want.name and have.name != want.name) or have.deferrable != want.deferrable:
+            def show(pk):
+                return f"{pk.name or ''} ({', '.join(pk.columns)}){' DEFERRABLE' if pk.deferrable else ''}".strip()
+
+            self.add("primary_key_changed", want.name or t, show(want), show(have),
+                     "recreate the primary key as the migrations define it", t)
 
     # -- named objects (constraints and indexes) -------------------------
     def compare_named(self, table, what, expected_items, live_items, differences):
@@ -127,6 +135,8 @@ class _Comparison:
             ("columns", want.columns, have.columns),
             ("references", (want.target_table, *want.target_columns), (have.target_table, *have.target_columns)),
             ("on delete", want.on_delete, have.on_delete),
+            ("on update", want.on_update, have.on_update),
+            ("validated", want.validated, have.validated),
         ]
         if want.deferrable is not None and have.deferrable is not None:
             pairs.append(("deferrable", want.deferrable, have.deferrable))
@@ -135,13 +145,20 @@ class _Comparison:
 
     @staticmethod
     def unique_differences(want, have):
-        return [("columns", want.columns, have.columns)] if want.columns != have.columns else []
+        pairs = [
+            ("columns", want.columns, have.columns),
+            ("nulls distinct", want.nulls_distinct, have.nulls_distinct),
+        ]
+        if want.deferrable is not None and have.deferrable is not None:
+            pairs.append(("deferrable", want.deferrable, have.deferrable))
+        return [p for p in pairs if p[1] != p[2]]
 
     @staticmethod
     def check_differences(want, have):
+        pairs = [("validated", want.validated, have.validated)]
         if normalise_sql(want.definition) not in normalise_sql(have.definition):
-            return [("definition", want.definition, have.definition)]
-        return []
+            pairs.append(("definition", want.definition, have.definition))
+        return [p for p in pairs if p[1] != p[2]]
 
     @staticmethod
     def index_differences(want, have):
@@ -151,6 +168,9 @@ class _Comparison:
         if want.method is not None:
             pairs.append(("method", want.method, have.method))
             pairs.append(("operator classes", tuple(want.opclasses) or (None,) * len(have.opclasses), have.opclasses))
+            pairs.append(("collations", tuple(want.collations) or (None,) * len(have.collations), have.collations))
+            pairs.append(("valid", want.valid, have.valid))
+        pairs.append(("include", want.include, have.include))
         pairs.append(("predicate", normalise_sql(want.predicate), normalise_sql(have.predicate)))
         return [p for p in pairs if p[1] != p[2]]
 

@@ -8,7 +8,7 @@ naming functions the schema editor uses when it builds them, so that what
 
 import re
 
-from django.db.models import CompositePrimaryKey, UniqueConstraint
+from django.db.models import CheckConstraint, CompositePrimaryKey, UniqueConstraint
 
 from ecomind_core.fields import EnumField, ImmediateForeignKey
 
@@ -67,7 +67,8 @@ class _TableBuilder:
             else:
                 allowed = tuple(field.labels)
         nullable = field.null and not field.primary_key
-        self.table.columns.append(Column(field.column, normalise(self.vendor, db_type), nullable, allowed))
+        collation = getattr(field, "db_collation", None) if self.vendor == "postgresql" else None
+        self.table.columns.append(Column(field.column, normalise(self.vendor, db_type), nullable, allowed, collation))
         self.add_field_constraints(field)
         self.add_field_indexes(field)
 
@@ -128,12 +129,21 @@ class _TableBuilder:
             if isinstance(constraint, UniqueConstraint):
                 columns = tuple(self.column_name(f) for f in constraint.fields)
                 if constraint.condition is None and not constraint.expressions and not constraint.include:
-                    self.table.uniques.append(Unique(constraint.name, columns))
+                    self.table.uniques.append(Unique(
+                        constraint.name, columns, constraint.deferrable is not None, constraint.nulls_distinct is not False,
+                    ))
                 else:
                     predicate = constraint.condition and _compile_condition(self.model, constraint.condition, self.editor)
-                    self.table.indexes.append(Index(constraint.name, columns, True, self.btree(), predicate, self.no_opclasses(len(columns))))
-            elif hasattr(constraint, "check") and self.vendor == "postgresql":
-                self.table.checks.append(Check(constraint.name, _compile_condition(self.model, constraint.check, self.editor)))
+                    include = tuple(self.column_name(f) for f in constraint.include)
+                    self.table.indexes.append(Index(
+                        constraint.name, columns, True, self.btree(), predicate, self.no_opclasses(len(columns)), include,
+                    ))
+            elif isinstance(constraint, CheckConstraint):
+                if self.vendor == "postgresql":
+                    self.table.checks.append(Check(constraint.name, _compile_condition(self.model, constraint.condition, self.editor)))
+            elif self.vendor == "postgresql":
+                # ExclusionConstraint (django.contrib.postgres): matched by name.
+                self.table.exclusions.append(Check(constraint.name, ""))
 
     def add_meta_indexes(self):
         for index in self.meta.indexes:
@@ -147,7 +157,8 @@ class _TableBuilder:
             predicate = index.condition and _compile_condition(self.model, index.condition, self.editor)
             opclasses = tuple(index.opclasses) or self.no_opclasses(len(keys or ()))
             method = _index_method(index) if self.vendor == "postgresql" else None
-            self.table.indexes.append(Index(index.name, keys, False, method, predicate or None, opclasses))
+            include = tuple(self.column_name(name) for name in index.include)
+            self.table.indexes.append(Index(index.name, keys, False, method, predicate or None, opclasses, include))
 
 
 def expected_catalog(apps, connection):

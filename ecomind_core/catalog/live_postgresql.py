@@ -12,10 +12,13 @@ from .types import normalise_postgres_type
 ON_DELETE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
 
 COLUMNS_SQL = """
-SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull
+SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), NOT a.attnotnull,
+       CASE WHEN a.attcollation <> t.typcollation THEN co.collname END
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_type t ON t.oid = a.atttypid
+LEFT JOIN pg_collation co ON co.oid = a.attcollation
 WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
 ORDER BY c.relname, a.attnum
 """
@@ -27,25 +30,37 @@ SELECT c.relname, k.conname, k.contype,
        f.relname,
        ARRAY(SELECT a.attname FROM unnest(k.confkey) WITH ORDINALITY u(attnum, ord)
              JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum ORDER BY u.ord),
-       k.confdeltype, k.condeferrable, k.condeferred, pg_get_constraintdef(k.oid)
+       k.confdeltype, k.condeferrable, k.condeferred, pg_get_constraintdef(k.oid),
+       k.confupdtype, k.convalidated,
+       coalesce((SELECT NOT i.indnullsnotdistinct FROM pg_index i WHERE i.indexrelid = k.conindid), true)
 FROM pg_constraint k
 JOIN pg_class c ON c.oid = k.conrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_class f ON f.oid = k.confrelid
-WHERE n.nspname = current_schema() AND k.contype IN ('p', 'f', 'u', 'c')
+WHERE n.nspname = current_schema() AND k.contype IN ('p', 'f', 'u', 'c', 'x')
 ORDER BY c.relname, k.conname
 """
 
-# Indexes that back a primary key or unique constraint are reported as the
-# constraint, not again as an index.
+# Indexes that back a primary key, unique or exclusion constraint are
+# reported as the constraint, not again as an index. Key order options are
+# spelled as in CREATE INDEX, defaults left out (ASC NULLS LAST, DESC NULLS FIRST).
 INDEXES_SQL = """
 SELECT t.relname, i.relname, x.indisunique, am.amname, pg_get_expr(x.indpred, x.indrelid),
        ARRAY(SELECT pg_get_indexdef(x.indexrelid, k + 1, true)
-                    || CASE WHEN x.indoption[k] & 1 = 1 THEN ' DESC' ELSE '' END
+                    || CASE x.indoption[k] & 3 WHEN 1 THEN ' DESC NULLS LAST' WHEN 2 THEN ' NULLS FIRST'
+                                               WHEN 3 THEN ' DESC' ELSE '' END
              FROM generate_series(0, x.indnkeyatts - 1) k ORDER BY k),
        ARRAY(SELECT CASE WHEN o.opcdefault THEN NULL ELSE o.opcname END
              FROM generate_series(0, x.indnkeyatts - 1) k
-             JOIN pg_opclass o ON o.oid = x.indclass[k] ORDER BY k)
+             JOIN pg_opclass o ON o.oid = x.indclass[k] ORDER BY k),
+       ARRAY(SELECT pg_get_indexdef(x.indexrelid, k + 1, true)
+             FROM generate_series(x.indnkeyatts, x.indnatts - 1) k ORDER BY k),
+       x.indisvalid,
+       ARRAY(SELECT CASE WHEN a.attnum IS NULL OR co.oid IS NULL OR co.oid = a.attcollation THEN NULL ELSE co.collname END
+             FROM generate_series(0, x.indnkeyatts - 1) k
+             LEFT JOIN pg_collation co ON co.oid = x.indcollation[k]
+             LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[k] AND x.indkey[k] > 0
+             ORDER BY k)
 FROM pg_index x
 JOIN pg_class i ON i.oid = x.indexrelid
 JOIN pg_class t ON t.oid = x.indrelid
@@ -70,29 +85,33 @@ def read(connection):
     catalog = Catalog(vendor="postgresql")
     with connection.cursor() as cursor:
         cursor.execute(COLUMNS_SQL)
-        for table_name, column, type_name, nullable in cursor.fetchall():
+        for table_name, column, type_name, nullable, collation in cursor.fetchall():
             table = catalog.tables.setdefault(table_name, Table(table_name))
             if column is not None:
-                table.columns.append(Column(column, normalise_postgres_type(type_name), nullable))
+                table.columns.append(Column(column, normalise_postgres_type(type_name), nullable, None, collation))
 
         cursor.execute(CONSTRAINTS_SQL)
-        for table_name, name, kind, columns, target, target_columns, on_delete, deferrable, deferred, definition in cursor.fetchall():
+        for (table_name, name, kind, columns, target, target_columns, on_delete, deferrable, deferred, definition,
+             on_update, validated, nulls_distinct) in cursor.fetchall():
             table = catalog.tables[table_name]
             if kind == "p":
-                table.primary_key = PrimaryKey(name, tuple(columns))
+                table.primary_key = PrimaryKey(name, tuple(columns), deferrable)
             elif kind == "f":
-                table.foreign_keys.append(
-                    ForeignKey(name, tuple(columns), target, tuple(target_columns), ON_DELETE[on_delete], deferrable, deferred)
-                )
+                table.foreign_keys.append(ForeignKey(
+                    name, tuple(columns), target, tuple(target_columns), ON_DELETE[on_delete], deferrable, deferred,
+                    ON_DELETE[on_update], validated,
+                ))
             elif kind == "u":
-                table.uniques.append(Unique(name, tuple(columns)))
+                table.uniques.append(Unique(name, tuple(columns), deferrable, nulls_distinct))
+            elif kind == "x":
+                table.exclusions.append(Check(name, definition, validated))
             else:
-                table.checks.append(Check(name, definition))
+                table.checks.append(Check(name, definition, validated))
 
         cursor.execute(INDEXES_SQL)
-        for table_name, name, unique, method, predicate, keys, opclasses in cursor.fetchall():
+        for table_name, name, unique, method, predicate, keys, opclasses, include, valid, collations in cursor.fetchall():
             catalog.tables[table_name].indexes.append(
-                Index(name, tuple(keys), unique, method, predicate, tuple(opclasses))
+                Index(name, tuple(keys), unique, method, predicate, tuple(opclasses), tuple(include), valid, tuple(collations))
             )
 
         cursor.execute(ENUMS_SQL)

@@ -17,6 +17,8 @@ class Column:
     nullable: bool
     #: Values a SQLite ``CHECK (col IN (...))`` allows (EnumField on SQLite).
     allowed_values: tuple | None = None
+    #: A collation other than the type's default (PostgreSQL), else None.
+    collation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,7 @@ class PrimaryKey:
     #: None where the database does not name primary keys (SQLite).
     name: str | None
     columns: tuple
+    deferrable: bool = False
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,9 @@ class ForeignKey:
     on_delete: str
     deferrable: bool
     initially_deferred: bool
+    on_update: str = "NO ACTION"
+    #: False for a constraint added NOT VALID (existing rows never checked).
+    validated: bool = True
 
 
 @dataclass(frozen=True)
@@ -43,12 +49,17 @@ class Unique:
     #: (field-level ``unique=True``): such constraints match by columns.
     name: str | None
     columns: tuple
+    deferrable: bool | None = False
+    nulls_distinct: bool = True
 
 
 @dataclass(frozen=True)
 class Check:
+    """A CHECK constraint, or (in ``Table.exclusions``) an EXCLUDE constraint."""
+
     name: str | None
     definition: str
+    validated: bool = True
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,12 @@ class Index:
     predicate: str | None = None
     #: Non-default operator classes per key (None where default).
     opclasses: tuple = ()
+    #: Non-key INCLUDE columns.
+    include: tuple = ()
+    #: False for an index left INVALID (a failed CREATE INDEX CONCURRENTLY).
+    valid: bool = True
+    #: Per key, a collation other than its column's (None where the same).
+    collations: tuple = ()
 
 
 @dataclass
@@ -71,6 +88,7 @@ class Table:
     foreign_keys: list = field(default_factory=list)
     uniques: list = field(default_factory=list)
     checks: list = field(default_factory=list)
+    exclusions: list = field(default_factory=list)
     indexes: list = field(default_factory=list)
 
     def column(self, name):
