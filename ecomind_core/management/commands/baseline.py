@@ -22,6 +22,7 @@ from ecomind_core.catalog.report import render_text
 from ecomind_core.db.locking import migration_lock
 from ecomind_core.db.target import describe
 from ecomind_core.management.database_errors import connect_or_fail, database_errors_as_command_errors
+from ecomind_core.management.one_line_errors import OneLineUsageErrors
 
 REFUSED = 1
 
@@ -31,7 +32,7 @@ REFUSAL_REASONS = {
 }
 
 
-class Command(BaseCommand):
+class Command(OneLineUsageErrors, BaseCommand):
     help = (
         "Adopt an existing EcoMind database: prove its schema is exactly what the initial migrations build, "
         "then record them as applied. Exit 0: adopted or already baselined; 1: refused; 2: could not check."

@@ -23,11 +23,12 @@ from ecomind_core.db.ddl_timeout import ddl_lock_timeout, is_lock_timeout, parse
 from ecomind_core.db.locking import migration_lock
 from ecomind_core.db.target import redact
 from ecomind_core.db.waiting import wait_for_database
+from ecomind_core.management.one_line_errors import OneLineUsageErrors
 
 MIGRATION_FAILED, UNREACHABLE, LOCK_TIMEOUT = 1, 2, 3
 
 
-class Command(migrate.Command):
+class Command(OneLineUsageErrors, migrate.Command):
     help = migrate.Command.help + (
         " Waits for the database, holds a PostgreSQL advisory lock for the whole run (concurrent runs queue), "
         "and runs DDL with lock_timeout."

@@ -18,11 +18,12 @@ from ecomind_core.audit import SYSTEM_ORG, record
 from ecomind_core.db.target import describe
 from ecomind_core.management.database_errors import connect_or_fail, database_errors_as_command_errors
 from ecomind_core.models import AuditLog
+from ecomind_core.management.one_line_errors import OneLineUsageErrors
 
 TRIGGER = "ecomind_core.AuditLog:append_only"
 
 
-class Command(BaseCommand):
+class Command(OneLineUsageErrors, BaseCommand):
     help = "Delete audit rows older than --before (a UTC date), in one transaction, leaving an audit row of its own."
 
     def add_arguments(self, parser):

@@ -11,11 +11,12 @@ from ecomind_core import catalog
 from ecomind_core.catalog.report import render_json, render_text
 from ecomind_core.db.target import describe
 from ecomind_core.management.database_errors import connect_or_fail, database_errors_as_command_errors
+from ecomind_core.management.one_line_errors import OneLineUsageErrors
 
 DRIFT = 1
 
 
-class Command(BaseCommand):
+class Command(OneLineUsageErrors, BaseCommand):
     help = (
         "Compare the live schema with the models and migrations. Differences on this project's tables "
         "are errors, on anything else warnings. Exit 0: matches; 1: drift; 2: could not check."
