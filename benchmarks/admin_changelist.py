@@ -1,0 +1,111 @@
+"""Time the audit-log and event changelists at 1,000 and at 2,000,000 rows, in one run.
+
+    .venv/bin/python benchmarks/admin_changelist.py [--big 2000000] [--repeat 7]
+
+Makes its own scratch database on the server of ECOMIND_BENCH_PG (default
+postgres://postgres@127.0.0.1:5432), fills both tables with INSERT ... SELECT
+generate_series, and times each page through Django's test client (median of
+--repeat views, after one warm-up). Prints each page's 2M/1K ratio: the goal
+is at most 2x. Not part of the test suite; takes a few minutes.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER = os.environ.get("ECOMIND_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+PAGES = {"audit logs": "/admin/ecomind_core/auditlog/", "events": "/admin/ecomind_core/event/"}
+
+FILL = {
+    "audit_logs": """
+        INSERT INTO audit_logs (id, org_id, user_id, action, resource, details, ts)
+        SELECT 'audit_' || lpad(to_hex(i), 24, '0'), 'org_' || lpad(to_hex(i %% 500), 12, '0'),
+               'user_' || lpad(to_hex(i %% 20000), 12, '0'), (ARRAY['login','export','update','invite'])[1 + i %% 4],
+               (ARRAY['org','user','report','api_key'])[1 + i %% 4], json_build_object('n', i),
+               timestamp '2024-01-01' + i * interval '13 seconds'
+        FROM generate_series(%(start)s::bigint, %(stop)s::bigint) i""",
+    "events_enriched": """
+        INSERT INTO events_enriched (id, org_id, user_id, provider, model, tokens_in, tokens_out, kwh, water_l, co2_kg, ts, created_at)
+        SELECT 'evt_' || lpad(to_hex(i), 24, '0'), 'org_' || lpad(to_hex(i %% 500), 12, '0'),
+               'user_' || lpad(to_hex(i %% 20000), 12, '0'), (ARRAY['openai','anthropic','google'])[1 + i %% 3],
+               'model-' || (i %% 7), 500, 200, 0.0017, 0.003, 0.0007,
+               timestamp '2024-01-01' + i * interval '13 seconds', now()
+        FROM generate_series(%(start)s::bigint, %(stop)s::bigint) i""",
+}
+
+
+def fill(dbname, start, stop):
+    with psycopg.connect(f"{SERVER}/{dbname}", autocommit=True) as conn:
+        for statement in FILL.values():
+            conn.execute(statement, {"start": start, "stop": stop})
+        conn.execute("ANALYZE")
+
+
+def time_pages(client, repeat):
+    timings = {}
+    for name, url in PAGES.items():
+        for query in ("", "?action=export" if name == "audit logs" else "?provider=openai"):
+            assert client.get(url + query).status_code == 200  # warm-up
+            samples = []
+            for _ in range(repeat):
+                started = time.perf_counter()
+                response = client.get(url + query)
+                samples.append(time.perf_counter() - started)
+                assert response.status_code == 200
+            timings[f"{name}{' filtered' if query else ''}"] = statistics.median(samples)
+    return timings
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--small", type=int, default=1_000)
+    parser.add_argument("--big", type=int, default=2_000_000)
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+
+    dbname = f"bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{dbname}"')
+    os.environ.update(
+        DATABASE_URL=f"{SERVER}/{dbname}", DEBUG="true", SECRET_KEY="benchmark-only",
+        ALLOWED_HOSTS="testserver", DJANGO_SETTINGS_MODULE="ecomind.settings",
+    )
+    sys.path.insert(0, str(ROOT))
+    try:
+        import django
+
+        django.setup()
+        from django.contrib.auth import get_user_model
+        from django.core.management import call_command
+        from django.db import connections
+        from django.test import Client
+
+        call_command("migrate", verbosity=0)
+        client = Client()
+        client.force_login(get_user_model().objects.create_superuser("bench", password="bench-only"))
+
+        fill(dbname, 1, args.small)
+        small = time_pages(client, args.repeat)
+        started = time.perf_counter()
+        fill(dbname, args.small + 1, args.big)
+        print(f"filled {args.big:,} rows per table in {time.perf_counter() - started:.0f}s", file=sys.stderr)
+        big = time_pages(client, args.repeat)
+
+        print(f"{'page':24} {args.small:>12,} rows {args.big:>12,} rows   ratio")
+        for page in small:
+            print(f"{page:24} {small[page] * 1000:>12.1f} ms {big[page] * 1000:>12.1f} ms   {big[page] / small[page]:.2f}x")
+        connections.close_all()
+    finally:
+        with psycopg.connect(f"{SERVER}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()
