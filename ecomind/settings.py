@@ -82,9 +82,10 @@ WSGI_APPLICATION = "ecomind.wsgi.application"
 
 # Without DATABASE_URL the app runs on an embedded SQLite file, so a newcomer
 # needs no server. PostgreSQL is the production target.
-DATABASE_URL = read_secret("DATABASE_URL")
-if DATABASE_URL:
-    _default_db = database_from_url(DATABASE_URL, password=read_secret("DATABASE_PASSWORD"))
+# Lower case: not a setting, so it never shows in diffsettings or debug pages.
+_database_url = read_secret("DATABASE_URL")
+if _database_url:
+    _default_db = database_from_url(_database_url, password=read_secret("DATABASE_PASSWORD"))
 else:
     # SQLITE_PATH moves the embedded file (tests use it to keep yours intact).
     _default_db = {"ENGINE": "django.db.backends.sqlite3", "NAME": env.str("SQLITE_PATH", default=str(BASE_DIR / "db.sqlite3"))}

@@ -67,3 +67,11 @@ def test_database_password_replaces_the_urls():
 def test_check_deploy_passes_with_production_settings():
     result = manage("check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION, "DATABASE_URL": None})
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_diffsettings_masks_every_secret():
+    result = manage("diffsettings", env={"DATABASE_URL": f"postgres://app:{PASSWORD}@db.internal/ecomind",
+                                         "SECRET_KEY": "a-very-secret-key-for-this-test"})
+    assert result.returncode == 0, result.stderr
+    assert PASSWORD not in result.stdout and "a-very-secret-key-for-this-test" not in result.stdout
+    assert "db.internal" in result.stdout
