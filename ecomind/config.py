@@ -68,8 +68,6 @@ def database_from_url(url, *, password=None):
             f"DATABASE_URL has an unsupported scheme ({shown}): only PostgreSQL and SQLite "
             f"are supported; use {ACCEPTED_URLS}."
         )
-    if not parts.hostname and "host=" not in parts.query:
-        raise ConfigError(f"DATABASE_URL names no host: use {ACCEPTED_URLS}.")
     if not parts.path.strip("/"):
         raise ConfigError(f"DATABASE_URL names no database: use {ACCEPTED_URLS}.")
     try:

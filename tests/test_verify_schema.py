@@ -63,9 +63,9 @@ def make_role():
     """Creates login roles (cluster-wide) and drops them, with their grants in ``databases``, afterwards."""
     made = []
 
-    def make(*options, databases=()):
+    def make(options, databases=()):
         name = f"verify_{uuid.uuid4().hex[:8]}"
-        dbtools.execute("postgres", sql.SQL("CREATE ROLE {} " + " ".join(options)).format(sql.Identifier(name)))
+        dbtools.execute("postgres", sql.SQL("CREATE ROLE {} " + options).format(sql.Identifier(name)))
         made.append((name, databases))
         return name
 

@@ -224,7 +224,7 @@ DRIFTS = {
         "DROP TABLE audit_logs; CREATE VIEW audit_logs AS SELECT 'audit_1'::varchar AS id", "table_missing", "audit_logs"),
     # -- objects the project does not own: warnings, exit 0 ---------------------------
     "legacy alembic_version table": Drift(
-        f"{(dbtools.FIXTURES / 'alembic_version.sql').read_text()}", "table_unowned", "alembic_version", "warning"),
+        (dbtools.FIXTURES / "alembic_version.sql").read_text(), "table_unowned", "alembic_version", "warning"),
     "unrelated table": Drift("CREATE TABLE reports (id varchar PRIMARY KEY)", "table_unowned", "reports", "warning"),
     "unrelated enum type": Drift("CREATE TYPE alertlevel AS ENUM ('LOW', 'HIGH')", "enum_unowned", "alertlevel", "warning"),
     "other app's column changed": Drift(
