@@ -1,6 +1,5 @@
 """purge_audit_logs: the only delete, old rows only, in one transaction, itself audited."""
 
-import datetime
 
 import pytest
 

@@ -195,7 +195,7 @@ class _Comparison:
     @staticmethod
     def enum_hint(name, labels, found):
         if [label.lower() for label in found] == list(labels):
-            return f"labels differ only in case: `manage.py baseline --rename-enum-labels` renames them in place"
+            return "labels differ only in case: `manage.py baseline --rename-enum-labels` renames them in place"
         return f"ALTER TYPE {name} RENAME VALUE / ADD VALUE to make the labels {', '.join(labels)}"
 
 
