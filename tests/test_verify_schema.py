@@ -151,7 +151,6 @@ def test_report_is_grouped_by_table_and_json_lists_findings(migrated_db):
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="column_order and enum_unowned pass lists/tuples, which the text shows as Python reprs")
 def test_text_report_shows_lists_readably(migrated_db):
     dbtools.execute(
         migrated_db,

@@ -86,7 +86,7 @@ class _Comparison:
         common_live = [c.name for c in live.columns if c.name in expected_names]
         common_expected = [n for n in expected_names if n in common_live]
         if common_live != common_expected:
-            self.add("column_order", t, common_expected, common_live,
+            self.add("column_order", t, tuple(common_expected), tuple(common_live),
                      "columns are in another order than the migrations create them; recreate the table to fix", t)
 
     def compare_primary_key(self, expected, live):
@@ -189,7 +189,7 @@ class _Comparison:
             elif tuple(found) != tuple(labels):
                 self.add("enum_labels", name, labels, found, self.enum_hint(name, labels, found), table)
         for name in sorted(set(self.live.enums) - set(self.expected.enums)):
-            self.findings.append(Finding("enum_unowned", name, "absent", self.live.enums[name], WARNING,
+            self.findings.append(Finding("enum_unowned", name, "absent", _show(tuple(self.live.enums[name])), WARNING,
                                          "no model field uses this type; left untouched", None))
 
     @staticmethod
