@@ -5,8 +5,14 @@ command's own connection for its whole run. Replicas that start ``migrate``
 together queue on it; each later one then finds nothing left to do. If a
 holder dies (SIGKILL, lost node), PostgreSQL releases the lock with its
 session, so nothing is ever left locked.
+
+Waiters poll with ``pg_try_advisory_lock`` instead of blocking in
+``pg_advisory_lock``: a blocked statement is an open transaction, and
+``CREATE INDEX CONCURRENTLY`` in the holder's migration waits for every open
+transaction to finish, so blocked waiters and the holder would deadlock.
 """
 
+import time
 from contextlib import contextmanager
 
 import pglock
@@ -15,18 +21,31 @@ from django.db import DEFAULT_DB_ALIAS, connections
 #: Fixed, documented id (docs/deployment/migrations.md): operators can see
 #: who holds it with ``SELECT * FROM pg_locks WHERE locktype = 'advisory'``.
 MIGRATION_LOCK_ID = "ecomind:schema-migrations"
+#: Seconds between two tries while another run holds the lock.
+POLL_INTERVAL = 0.5
 
 
 @contextmanager
-def migration_lock(using=DEFAULT_DB_ALIAS):
-    """Hold the migration lock on ``using`` (no-op on SQLite, a single file)."""
+def migration_lock(using=DEFAULT_DB_ALIAS, *, on_wait=None):
+    """Hold the migration lock on ``using`` (no-op on SQLite, a single file).
+
+    Waits as long as the holder works (the deploy job's own deadline bounds
+    it); ``on_wait()`` is called once if it has to wait.
+    """
     if connections[using].vendor != "postgresql":
         yield
         return
-    # timeout=None: wait as long as the holder works (the deploy job's own
-    # deadline bounds it), with no lock_timeout applying to this wait.
-    with pglock.advisory(MIGRATION_LOCK_ID, using=using, timeout=None, side_effect=pglock.Raise):
+    lock = pglock.advisory(MIGRATION_LOCK_ID, using=using, timeout=0, side_effect=pglock.Return)
+    waited = False
+    while not lock.acquire():
+        if not waited and on_wait:
+            on_wait()
+        waited = True
+        time.sleep(POLL_INTERVAL)
+    try:
         yield
+    finally:
+        lock.release()
 
 
 def lock_id():

@@ -59,7 +59,7 @@ class Command(OneLineUsageErrors, migrate.Command):
 
         wait_for_database(database, wait, on_retry=self.say_waiting)
         try:
-            with migration_lock(using=database), ddl_lock_timeout(timeout, using=database):
+            with migration_lock(using=database, on_wait=self.say_lock_waiting), ddl_lock_timeout(timeout, using=database):
                 super().handle(*args, **options)
         except DatabaseError as exc:
             detail = redact(" ".join(str(exc).split()), database)
@@ -72,6 +72,10 @@ class Command(OneLineUsageErrors, migrate.Command):
             raise CommandError(
                 f"migration failed and was rolled back: {detail}", returncode=MIGRATION_FAILED
             ) from None
+
+    def say_lock_waiting(self):
+        if self.verbosity >= 1:
+            self.stdout.write("Another migrate holds the migration lock; waiting for it to finish...")
 
     def say_waiting(self, exc, remaining):
         if self.verbosity >= 1:
