@@ -199,6 +199,13 @@ DRIFTS = {
         "ALTER TABLE daily_org_agg ADD CONSTRAINT calls_positive CHECK (call_count > 0) NOT VALID", "check_unexpected", "calls_positive"),
     "not null as a check constraint": Drift(
         "ALTER TABLE orgs ADD CONSTRAINT orgs_plan_not_null CHECK (plan IS NOT NULL)", "check_unexpected", "orgs_plan_not_null"),
+    "append-only trigger dropped": Drift(
+        "DROP TRIGGER pgtrigger_append_only_86623 ON audit_logs", "trigger_missing", "pgtrigger_append_only_86623"),
+    "append-only trigger disabled": Drift(
+        "ALTER TABLE audit_logs DISABLE TRIGGER pgtrigger_append_only_86623", "trigger_changed", "pgtrigger_append_only_86623"),
+    "extra trigger": Drift(
+        "CREATE FUNCTION noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$; "
+        "CREATE TRIGGER orgs_noop BEFORE INSERT ON orgs FOR EACH ROW EXECUTE FUNCTION noop()", "trigger_unexpected", "orgs_noop"),
     "extra exclusion constraint": Drift(
         "ALTER TABLE orgs ADD CONSTRAINT orgs_name_excl EXCLUDE USING btree (name WITH =)", "exclusion_unexpected", "orgs_name_excl"),
     # -- enum types -------------------------------------------------------------

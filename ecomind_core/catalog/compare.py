@@ -52,6 +52,8 @@ class _Comparison:
         self.compare_named(expected.name, "check", expected.checks, live.checks, self.check_differences)
         self.compare_named(expected.name, "exclusion", expected.exclusions, live.exclusions, lambda want, have: [])
         self.compare_named(expected.name, "index", expected.indexes, live.indexes, self.index_differences)
+        self.compare_named(expected.name, "trigger", expected.triggers, live.triggers, self.trigger_differences,
+                           fix="`manage.py pgtrigger install` recreates and enables django-pgtrigger's triggers")
 
     # -- columns ---------------------------------------------------------
     def compare_columns(self, expected, live):
@@ -102,7 +104,7 @@ class _Comparison:
                      "recreate the primary key as the migrations define it", t)
 
     # -- named objects (constraints and indexes) -------------------------
-    def compare_named(self, table, what, expected_items, live_items, differences):
+    def compare_named(self, table, what, expected_items, live_items, differences, fix=None):
         live_by_name = {item.name: item for item in live_items if item.name}
         unmatched_live = list(live_items)
         for item in expected_items:
@@ -114,19 +116,20 @@ class _Comparison:
             label = item.name or f"{what} on ({_show(item.columns)})"
             if found is None:
                 self.add(f"{what}_missing", label, self.describe(item), "absent",
-                         "run `manage.py migrate`, or recreate it as the migrations define it", table)
+                         fix or "run `manage.py migrate`, or recreate it as the migrations define it", table)
                 continue
             unmatched_live = [x for x in unmatched_live if x is not found]
             for attribute, want, have in differences(item, found):
                 self.add(f"{what}_changed", label, f"{attribute}: {_show(want)}", f"{attribute}: {_show(have)}",
-                         "drop it and recreate it as the migrations define it", table)
+                         fix or "drop it and recreate it as the migrations define it", table)
         for found in unmatched_live:
             self.add(f"{what}_unexpected", found.name or what, "absent", self.describe(found),
                      "no model or migration defines it: add it to a model, or drop it", table)
 
     @staticmethod
     def describe(item):
-        keys = getattr(item, "keys", None) or getattr(item, "columns", None) or getattr(item, "definition", "")
+        keys = (getattr(item, "keys", None) or getattr(item, "columns", None)
+                or getattr(item, "definition", None) or getattr(item, "fires", ""))
         return f"({_show(keys)})" if isinstance(keys, tuple) else keys
 
     @staticmethod
@@ -158,6 +161,11 @@ class _Comparison:
         pairs = [("validated", want.validated, have.validated)]
         if normalise_sql(want.definition) not in normalise_sql(have.definition):
             pairs.append(("definition", want.definition, have.definition))
+        return [p for p in pairs if p[1] != p[2]]
+
+    @staticmethod
+    def trigger_differences(want, have):
+        pairs = [("fires", want.fires, have.fires), ("enabled", want.enabled, have.enabled)]
         return [p for p in pairs if p[1] != p[2]]
 
     @staticmethod

@@ -12,7 +12,7 @@ from django.db.models import CheckConstraint, CompositePrimaryKey, UniqueConstra
 
 from ecomind_core.fields import EnumField, ImmediateForeignKey
 
-from .objects import Catalog, Check, Column, ForeignKey, Index, PrimaryKey, Table, Unique
+from .objects import Catalog, Check, Column, ForeignKey, Index, PrimaryKey, Table, Trigger, Unique
 from .types import normalise
 
 
@@ -54,7 +54,17 @@ class _TableBuilder:
         self.add_primary_key()
         self.add_meta_constraints()
         self.add_meta_indexes()
+        if self.vendor == "postgresql":
+            self.add_triggers()
         return self.table
+
+    def add_triggers(self):
+        # django-pgtrigger's triggers, as a migration state holds them
+        # (compiled: the name PostgreSQL knows, timing and events).
+        for trigger in getattr(self.meta, "triggers", []):
+            sql = trigger.sql.kwargs
+            events = " OR ".join(sorted(sql["operation"].split(" OR ")))
+            self.table.triggers.append(Trigger(sql["pgid"], f"{sql['when']} {events}"))
 
     def add_field(self, field, enums):
         db_type = field.db_type(self.connection)

@@ -1,4 +1,4 @@
-"""Read a PostgreSQL catalog: four queries, however many tables there are.
+"""Read a PostgreSQL catalog: five queries, however many tables there are.
 
 Modelled on ``django/db/backends/postgresql/introspection.py``, but reading
 every table of the current schema at once instead of one table at a time,
@@ -6,7 +6,7 @@ so a health check costs the same on a database with 8 or 800 tables. Only
 ``pg_catalog`` is read: no table data, no writes, no privileges needed.
 """
 
-from .objects import Catalog, Check, Column, ForeignKey, Index, PrimaryKey, Table, Unique
+from .objects import Catalog, Check, Column, ForeignKey, Index, PrimaryKey, Table, Trigger, Unique
 from .types import normalise_postgres_type
 
 ON_DELETE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
@@ -71,6 +71,22 @@ WHERE n.nspname = current_schema()
 ORDER BY t.relname, i.relname
 """
 
+# tgtype bits: 2 BEFORE, 64 INSTEAD OF (else AFTER); 4 INSERT, 8 DELETE, 16 UPDATE, 32 TRUNCATE.
+TRIGGERS_SQL = """
+SELECT c.relname, t.tgname,
+       CASE WHEN t.tgtype & 2 = 2 THEN 'BEFORE' WHEN t.tgtype & 64 = 64 THEN 'INSTEAD OF' ELSE 'AFTER' END || ' ' ||
+       array_to_string(ARRAY(SELECT e FROM unnest(ARRAY[
+           CASE WHEN t.tgtype & 8 = 8 THEN 'DELETE' END, CASE WHEN t.tgtype & 4 = 4 THEN 'INSERT' END,
+           CASE WHEN t.tgtype & 32 = 32 THEN 'TRUNCATE' END, CASE WHEN t.tgtype & 16 = 16 THEN 'UPDATE' END]) e
+           WHERE e IS NOT NULL), ' OR '),
+       t.tgenabled <> 'D'
+FROM pg_trigger t
+JOIN pg_class c ON c.oid = t.tgrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND NOT t.tgisinternal
+ORDER BY c.relname, t.tgname
+"""
+
 ENUMS_SQL = """
 SELECT t.typname, array_agg(e.enumlabel ORDER BY e.enumsortorder)
 FROM pg_type t
@@ -113,6 +129,10 @@ def read(connection):
             catalog.tables[table_name].indexes.append(
                 Index(name, tuple(keys), unique, method, predicate, tuple(opclasses), tuple(include), valid, tuple(collations))
             )
+
+        cursor.execute(TRIGGERS_SQL)
+        for table_name, name, fires, enabled in cursor.fetchall():
+            catalog.tables[table_name].triggers.append(Trigger(name, fires, enabled))
 
         cursor.execute(ENUMS_SQL)
         catalog.enums = {name: tuple(labels) for name, labels in cursor.fetchall()}

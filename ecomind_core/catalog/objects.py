@@ -80,6 +80,16 @@ class Index:
     collations: tuple = ()
 
 
+@dataclass(frozen=True)
+class Trigger:
+    """A row trigger (django-pgtrigger declares them on models)."""
+
+    name: str
+    #: e.g. ``BEFORE DELETE OR UPDATE``: timing and events, events sorted.
+    fires: str
+    enabled: bool = True
+
+
 @dataclass
 class Table:
     name: str
@@ -90,6 +100,7 @@ class Table:
     checks: list = field(default_factory=list)
     exclusions: list = field(default_factory=list)
     indexes: list = field(default_factory=list)
+    triggers: list = field(default_factory=list)
 
     def column(self, name):
         return next((c for c in self.columns if c.name == name), None)
