@@ -231,12 +231,12 @@ def test_unknown_database_alias():
 
 def test_unreachable_server():
     result = verify(env={"DATABASE_URL": f"postgres://postgres:{PASSWORD}@127.0.0.1:1/ecomind"})
-    assert_could_not_check(result, "cannot connect to postgresql://postgres@127.0.0.1:1/ecomind", "Connection refused")
+    assert_could_not_check(result, "cannot connect to postgresql://postgres:***@127.0.0.1:1/ecomind", "Connection refused")
 
 
 def test_unreachable_server_with_the_password_apart():
     result = verify(env={"DATABASE_URL": "postgres://postgres@127.0.0.1:1/ecomind", "DATABASE_PASSWORD": PASSWORD})
-    assert_could_not_check(result, "cannot connect to postgresql://postgres@127.0.0.1:1/ecomind")
+    assert_could_not_check(result, "cannot connect to postgresql://postgres:***@127.0.0.1:1/ecomind")
 
 
 def test_missing_database(scratch_db):

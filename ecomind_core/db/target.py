@@ -8,11 +8,12 @@ from django.db import connections
 
 
 def describe(using="default"):
-    """``postgresql://user@host:port/name`` (no password) or ``sqlite file PATH``."""
+    """``postgresql://user:***@host:port/name`` (password masked) or ``sqlite file PATH``."""
     settings = connections[using].settings_dict
     if connections[using].vendor == "sqlite":
         return f"sqlite file {settings['NAME']}"
-    user = f"{settings['USER']}@" if settings.get("USER") else ""
+    masked = ":***" if settings.get("PASSWORD") else ""
+    user = f"{settings['USER']}{masked}@" if settings.get("USER") else ""
     port = f":{settings['PORT']}" if settings.get("PORT") else ""
     return f"postgresql://{user}{settings.get('HOST') or 'localhost'}{port}/{settings['NAME']}"
 
