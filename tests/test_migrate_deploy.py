@@ -105,3 +105,12 @@ def test_waits_for_a_database_that_comes_up(scratch_db):
     finally:
         run.kill()
         dbtools.drop_database(late)
+
+
+def test_plain_migrate_on_a_legacy_database_points_to_baseline(legacy_db):
+    before = dbtools.catalog_snapshot(legacy_db), dbtools.table_checksums(legacy_db)
+    result = manage("migrate", "--no-input", database=legacy_db)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "already exists" in lines[0] and "manage.py baseline --dry-run" in lines[0]
+    assert (dbtools.catalog_snapshot(legacy_db), dbtools.table_checksums(legacy_db)) == before

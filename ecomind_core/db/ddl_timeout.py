@@ -12,8 +12,7 @@ from contextlib import contextmanager
 import pglock
 from django.db import DEFAULT_DB_ALIAS, connections
 
-#: PostgreSQL's SQLSTATE for lock_timeout (and NOWAIT) failures.
-LOCK_NOT_AVAILABLE = "55P03"
+from ecomind_core.db.errors import LOCK_NOT_AVAILABLE, sqlstate
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|min|m)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, None: 1, "min": 60, "m": 60}
@@ -39,9 +38,4 @@ def ddl_lock_timeout(timeout, using=DEFAULT_DB_ALIAS):
 
 
 def is_lock_timeout(exc):
-    cause = exc
-    while cause is not None:
-        if getattr(cause, "sqlstate", None) == LOCK_NOT_AVAILABLE:
-            return True
-        cause = cause.__cause__
-    return False
+    return sqlstate(exc) == LOCK_NOT_AVAILABLE

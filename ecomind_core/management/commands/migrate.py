@@ -20,6 +20,7 @@ from django.core.management.commands import migrate
 from django.db import DatabaseError
 
 from ecomind_core.db.ddl_timeout import ddl_lock_timeout, is_lock_timeout, parse_duration
+from ecomind_core.db.errors import DUPLICATE_TABLE, sqlstate
 from ecomind_core.db.locking import migration_lock
 from ecomind_core.db.target import redact
 from ecomind_core.db.waiting import wait_for_database
@@ -69,6 +70,11 @@ class Command(OneLineUsageErrors, migrate.Command):
                     "The migration was rolled back; re-running is safe (a long transaction held the table).",
                     returncode=LOCK_TIMEOUT,
                 ) from None
+            if sqlstate(exc) == DUPLICATE_TABLE:
+                detail += (
+                    ". The database already holds tables the migrations would create: if it is an existing "
+                    "EcoMind database, adopt it with `manage.py baseline --dry-run` first (docs/runbooks/baselining.md)"
+                )
             raise CommandError(
                 f"migration failed and was rolled back: {detail}", returncode=MIGRATION_FAILED
             ) from None
