@@ -13,6 +13,10 @@ from ecomind.config import ConfigError, database_from_url, read_secret
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+# A developer's optional, git-ignored .env (e.g. DEBUG=true); variables set in
+# the real environment win. Deployments set the environment and have none.
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 
 def _bool(name, default):
