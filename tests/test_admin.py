@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.contrib.auth.models import Group
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -39,18 +40,18 @@ def test_non_staff_users_are_refused(client, django_user_model):
 
 def test_audit_rows_cannot_be_added_changed_or_deleted_even_by_a_superuser(admin_client, audit_row):
     before = AuditLog.objects.filter(pk=audit_row.pk).values().get()
-    change_url = reverse("admin:ecomind_core_auditlog_change", args=[audit_row.pk])
+    change_url = reverse("admin:ecomind_core_auditlog_change", args=[quote(audit_row.pk)])
     assert admin_client.get(reverse("admin:ecomind_core_auditlog_add")).status_code == 403
     assert admin_client.post(reverse("admin:ecomind_core_auditlog_add"), {"org_id": "x", "action": "a", "resource": "r"}).status_code == 403
     assert admin_client.post(change_url, {"action": "tampered"}).status_code == 403
-    assert admin_client.post(reverse("admin:ecomind_core_auditlog_delete", args=[audit_row.pk]), {"post": "yes"}).status_code == 403
+    assert admin_client.post(reverse("admin:ecomind_core_auditlog_delete", args=[quote(audit_row.pk)]), {"post": "yes"}).status_code == 403
     bulk = admin_client.post(AUDIT_CHANGELIST, {"action": "delete_selected", "_selected_action": [audit_row.pk], "post": "yes"})
     assert bulk.status_code in (200, 302)  # the action is not offered: nothing happens
     assert AuditLog.objects.filter(pk=audit_row.pk).values().get() == before
 
 
 def test_audit_detail_shows_pretty_printed_json(admin_client, audit_row):
-    page = admin_client.get(reverse("admin:ecomind_core_auditlog_change", args=[audit_row.pk])).content.decode()
+    page = admin_client.get(reverse("admin:ecomind_core_auditlog_change", args=[quote(audit_row.pk)])).content.decode()
     assert '<pre class="audit-details"' in page
     assert '  &quot;changes&quot;: {\n    &quot;plan&quot;: [' in page
 
@@ -91,7 +92,7 @@ def test_database_rejects_update_and_delete_of_audit_rows():
 
 def test_admin_edit_of_an_organisation_is_audited_with_before_and_after(admin_client, admin_user):
     org = factories.OrganisationFactory(name="Acme", plan="free")
-    url = reverse("admin:ecomind_core_organisation_change", args=[org.pk])
+    url = reverse("admin:ecomind_core_organisation_change", args=[quote(org.pk)])
     response = admin_client.post(url, {"name": "Acme Ltd", "plan": "pro", "created_at_0": "2026-01-01", "created_at_1": "00:00:00"})
     assert response.status_code == 302, response.content.decode()[:2000]
     entry = AuditLog.objects.get(action="admin.change", resource="org")
@@ -113,7 +114,7 @@ def test_user_validation_and_audit_of_add_and_delete(admin_client):
     assert bad_role.status_code == 200 and "Select a valid choice" in bad_role.content.decode()
     assert admin_client.post(add, {"org": org.pk, "email": "new@example.com", "role": "analyst"}).status_code == 302
     created = CustomerUser.objects.get(email="new@example.com")
-    assert admin_client.post(reverse("admin:ecomind_core_customeruser_delete", args=[taken.pk]), {"post": "yes"}).status_code == 302
+    assert admin_client.post(reverse("admin:ecomind_core_customeruser_delete", args=[quote(taken.pk)]), {"post": "yes"}).status_code == 302
     actions = dict(AuditLog.objects.filter(resource="user").values_list("action", "details"))
     assert actions["admin.add"]["after"]["email"] == "new@example.com" and actions["admin.add"]["object_id"] == created.pk
     assert actions["admin.delete"]["before"]["email"] == "taken@example.com"
@@ -123,7 +124,7 @@ def test_user_validation_and_audit_of_add_and_delete(admin_client):
 def test_events_are_read_only(admin_client):
     event = factories.EventFactory()
     assert admin_client.get(reverse("admin:ecomind_core_event_add")).status_code == 403
-    assert admin_client.post(reverse("admin:ecomind_core_event_change", args=[event.pk]), {"kwh": 9}).status_code == 403
+    assert admin_client.post(reverse("admin:ecomind_core_event_change", args=[quote(event.pk)]), {"kwh": 9}).status_code == 403
 
 
 def test_daily_footprint_page_shows_totals_and_chart(admin_client):
@@ -147,6 +148,14 @@ def test_auditors_group_can_view_but_not_change(client, django_user_model):
     org = factories.OrganisationFactory()
     assert client.get(AUDIT_CHANGELIST).status_code == 200
     assert client.get(reverse("admin-daily-footprint")).status_code == 200
-    assert client.get(reverse("admin:ecomind_core_organisation_change", args=[org.pk])).status_code == 200  # view
-    assert client.post(reverse("admin:ecomind_core_organisation_change", args=[org.pk]), {"name": "x"}).status_code == 403
+    assert client.get(reverse("admin:ecomind_core_organisation_change", args=[quote(org.pk)])).status_code == 200  # view
+    assert client.post(reverse("admin:ecomind_core_organisation_change", args=[quote(org.pk)]), {"name": "x"}).status_code == 403
     assert Organisation.objects.get(pk=org.pk).name == org.name
+
+
+def test_ids_whose_hex_looks_like_an_admin_escape_open(admin_client):
+    # The admin URL-escapes primary keys ("_" -> "_5F"); an id such as
+    # org_23... must still open (its "_23" is not "#").
+    org = factories.OrganisationFactory(id="org_23b6475f03c6")
+    response = admin_client.get(reverse("admin:ecomind_core_organisation_change", args=[quote(org.pk)]))
+    assert response.status_code == 200 and org.pk in response.content.decode()
