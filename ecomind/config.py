@@ -14,9 +14,6 @@ from urllib.parse import urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-#: Exit code of any command that stops because the configuration is wrong.
-CONFIG_EXIT_CODE = 2
-
 POSTGRES_SCHEMES = ("postgres", "postgresql", "pgsql")
 SQLITE_SCHEMES = ("sqlite",)
 POSTGRES_ENGINE = "ecomind_core.db.backends.postgresql"

@@ -119,6 +119,9 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "var" / "static"))
 # to models of other apps that leave it out.
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Where create_local_staff keeps the local demo login (DEBUG only).
+LOCAL_LOGIN_FILE = Path(env.str("LOCAL_LOGIN_FILE", default=str(BASE_DIR / "var" / "local-staff-login")))
+
 # Migrations (see ecomind_core/management/commands/migrate.py).
 MIGRATION_LOCK_TIMEOUT = env.str("MIGRATION_LOCK_TIMEOUT", default="10s")
 MIGRATION_DB_WAIT = env.int("MIGRATION_DB_WAIT", default=30)
@@ -136,9 +139,18 @@ if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
 
+LOG_LEVEL = env.str("LOG_LEVEL", default="WARNING")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Django's own config gives "django" a console handler too: without
+        # propagate=False every record would print twice.
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # A 403 or 404 is in the access log already ("GET /x 404"); Django
+        # would log each again as a warning with a traceback. 5xx still are.
+        "django.request": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+    },
 }

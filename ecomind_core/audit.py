@@ -13,7 +13,12 @@ from django.core.serializers.json import DjangoJSONEncoder
 
 from ecomind_core.models import AuditLog
 
+#: ``org_id`` of rows about the system itself (schema and retention operations).
 SYSTEM_ORG = "system"
+#: ``action`` of the rows baseline writes; ``baseline --undo`` reads the newest.
+BASELINE, BASELINE_UNDO = "schema.baseline", "schema.baseline_undo"
+#: Records that other commands rely on: retention never deletes them.
+KEPT_FOREVER = (BASELINE, BASELINE_UNDO)
 #: Never copied into an audit row.
 SECRET_FIELDS = {"password_hash"}
 

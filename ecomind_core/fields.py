@@ -28,19 +28,30 @@ from ecomind_core.ids import new_id
 
 
 class TextIdField(models.CharField):
-    """Primary key holding ``<prefix>_<hex>``; PostgreSQL type ``varchar``."""
+    """Primary key holding ``<prefix>_<hex_digits hex digits>``; PostgreSQL type ``varchar``.
+
+    Organisations and users keep the legacy 12 hex digits. Events and audit
+    rows number in the hundreds of millions, where 48 random bits would
+    collide, so their models ask for 24.
+    """
 
     #: Read by the schema editor: a text key is looked up by equality only, so
     #: the ``varchar_pattern_ops`` index Django adds for LIKE would be dead weight.
     pattern_ops_index = False
 
-    def __init__(self, *args, prefix, **kwargs):
-        self.prefix = prefix
-        kwargs.update(primary_key=True, editable=False, default=functools.partial(new_id, prefix))
+    def __init__(self, *args, prefix, hex_digits=12, **kwargs):
+        if not prefix or not str(prefix).isidentifier():
+            raise ValueError(f"TextIdField prefix must be a short identifier such as 'org', not {prefix!r}")
+        if hex_digits < 12 or hex_digits % 2:
+            raise ValueError(f"TextIdField hex_digits must be an even number of at least 12, not {hex_digits!r}")
+        self.prefix, self.hex_digits = prefix, hex_digits
+        kwargs.update(primary_key=True, editable=False, default=functools.partial(new_id, prefix, hex_digits))
         super().__init__(*args, **kwargs)
 
     def deconstruct(self):
         name, path, args, kwargs = super().deconstruct()
+        # The default (and hex_digits, which only shapes it) is Python-side:
+        # the column has no default, so migrations need not carry it.
         for implied in ("primary_key", "editable", "default"):
             kwargs.pop(implied, None)
         kwargs["prefix"] = self.prefix

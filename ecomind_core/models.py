@@ -85,7 +85,7 @@ class CustomerUser(models.Model):
 class Event(models.Model):
     """One LLM call with its footprint (table ``events_enriched``)."""
 
-    id = TextIdField(prefix="evt")
+    id = TextIdField(prefix="evt", hex_digits=24)
     org_id = models.CharField()
     user_id = models.CharField()
     provider = models.CharField()
@@ -116,6 +116,11 @@ class Event(models.Model):
         return self.id
 
 
+#: The footprint of one call, as events hold it and the daily tables sum it:
+#: column -> (what it measures, unit). Every report and check reads this.
+FOOTPRINT = {"kwh": ("Energy", "kWh"), "water_l": ("Water", "litres"), "co2_kg": ("CO2", "kg")}
+
+
 def daily_measures():
     """The four measure columns every daily table ends with.
 
@@ -134,10 +139,16 @@ def daily_measures():
 class DailyTotals(models.Model):
     """Daily roll-up of events; the enrichment worker upserts one row per event."""
 
-    MEASURES = ("call_count", "kwh", "water_l", "co2_kg")
+    #: The count of calls, then the footprint sums.
+    MEASURES = ("call_count", *FOOTPRINT)
 
     class Meta:
         abstract = True
+
+    @classmethod
+    def key_columns(cls):
+        """The event columns that key this table after ``date`` (its primary key, less the day)."""
+        return tuple(field.column for field in cls._meta.pk.fields if field.name != "date")
 
 
 class DailyOrgTotal(DailyTotals):
@@ -193,10 +204,21 @@ class DailyModelTotal(DailyTotals):
         db_table = "daily_model_agg"
 
 
+#: The database itself refuses to change or remove an audit row, whatever the
+#: client. The only way round is purge_audit_logs, which ignores this trigger
+#: for its own transaction.
+APPEND_ONLY = pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+
+
+def append_only_trigger_uri():
+    """``app.Model:name``, as ``pgtrigger.ignore`` and ``manage.py pgtrigger`` want it."""
+    return APPEND_ONLY.get_uri(AuditLog)
+
+
 class AuditLog(models.Model):
     """Who did what, when (table ``audit_logs``); append-only."""
 
-    id = TextIdField(prefix="audit")
+    id = TextIdField(prefix="audit", hex_digits=24)
     org_id = models.CharField()
     user_id = models.CharField(null=True, blank=True)
     action = models.CharField()
@@ -214,12 +236,7 @@ class AuditLog(models.Model):
             models.Index(fields=["resource", "ts"], name="ix_audit_logs_resource_ts"),
             models.Index(fields=["user_id"], name="ix_audit_logs_user_id"),
         ]
-        triggers = [
-            # The database itself refuses to change or remove an audit row,
-            # whatever the client. The only way round is purge_audit_logs,
-            # which ignores this trigger for its own transaction.
-            pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete),
-        ]
+        triggers = [APPEND_ONLY]
 
     def __str__(self):
         return f"{self.action} {self.resource} ({self.id})"

@@ -9,24 +9,20 @@ from django.db.models.functions import TruncDate
 
 from ecomind_core import models
 
-#: Daily model -> the event columns that make its key (after date and org).
-DAILY_KEYS = {
-    models.DailyOrgTotal: ("org_id",),
-    models.DailyUserTotal: ("org_id", "user_id"),
-    models.DailyProviderTotal: ("org_id", "provider"),
-    models.DailyModelTotal: ("org_id", "provider", "model"),
-}
+#: The four daily models, each with the event columns that key it after the day.
+DAILY_MODELS = tuple(models.DailyTotals.__subclasses__())
+DAILY_KEYS = {model: model.key_columns() for model in DAILY_MODELS}
 
 
-def rebuild_daily_totals(events=None):
-    """Replace the four daily tables with sums over ``events`` (default: all)."""
-    events = models.Event.objects.all() if events is None else events
+def rebuild_daily_totals(events=None, using="default"):
+    """Replace the four daily tables of ``using`` with sums over ``events`` (default: all)."""
+    events = models.Event.objects.using(using) if events is None else events
     for model, keys in DAILY_KEYS.items():
-        model.objects.all().delete()
+        model.objects.using(using).delete()
         groups = (
             events.annotate(date=TruncDate("ts"))
             .values("date", *keys)
-            .annotate(call_count=Count("id"), kwh=Sum("kwh"), water_l=Sum("water_l"), co2_kg=Sum("co2_kg"))
+            .annotate(call_count=Count("id"), **{measure: Sum(measure) for measure in models.FOOTPRINT})
             .order_by()
         )
-        model.objects.bulk_create(model(**group) for group in groups if all(group[k] is not None for k in keys))
+        model.objects.using(using).bulk_create(model(**group) for group in groups if all(group[k] is not None for k in keys))

@@ -14,9 +14,9 @@ import psycopg
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-LEGACY_001 = SHARED / "legacy" / "alembic-001.sql"
 FIXTURES = ROOT / "tests" / "fixtures"
+#: Byte for byte the legacy catalog of production (tests/fixtures/legacy/README.md).
+LEGACY_001 = FIXTURES / "legacy" / "alembic-001.sql"
 SERVER = os.environ.get("ECOMIND_TEST_PG", "postgres://postgres@127.0.0.1:5432")
 
 OWNED_TABLES = (
@@ -45,11 +45,17 @@ def drop_database(name):
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
+class SQLFileFailed(AssertionError):
+    """psql could not load a fixture; the message carries psql's own words."""
+
+
 def run_sql_file(dbname, path):
-    subprocess.run(
+    result = subprocess.run(
         ["psql", url(dbname), "-q", "-v", "ON_ERROR_STOP=1", "-f", str(path)],
-        check=True, capture_output=True, text=True,
+        capture_output=True, text=True,
     )
+    if result.returncode != 0:
+        raise SQLFileFailed(f"psql could not load {path} into {dbname} (exit {result.returncode}): {result.stderr.strip()}")
 
 
 def execute(dbname, statement, params=None):

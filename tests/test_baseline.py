@@ -1,7 +1,7 @@
 """baseline adopts legacy databases, refuses everything else, and never touches a row.
 
 Every test runs the real command in a subprocess against a real scratch
-PostgreSQL database built from the legacy SQL (shared/legacy) plus this
+PostgreSQL database built from the legacy SQL (tests/fixtures/legacy) plus this
 repository's fixtures (tests/fixtures).
 """
 

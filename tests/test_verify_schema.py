@@ -18,7 +18,7 @@ from tests import dbtools
 from tests.dbtools import manage
 
 PASSWORD = "s3cr3t-pw"
-#: What every JSON finding carries (issue 3).
+#: What every JSON finding carries.
 KEYS = {"kind", "object", "expected", "actual", "severity"}
 
 

@@ -2,7 +2,7 @@
 
 The worker (not ours) inserts each event with ``gen_random_uuid()::text`` and
 ``now()``, then upserts the four daily tables with ``ON CONFLICT (<primary
-key>) DO UPDATE``; see shared/README.md. The ORM must then read its rows.
+key>) DO UPDATE``; see docs/schema.md. The ORM must then read its rows.
 """
 
 import datetime

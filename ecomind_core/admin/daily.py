@@ -14,13 +14,13 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Max, Sum
 from django.views.generic import TemplateView
 
-from ecomind_core.models import DailyModelTotal, DailyOrgTotal, DailyProviderTotal, Organisation
+from ecomind_core.models import FOOTPRINT, DailyModelTotal, DailyOrgTotal, DailyProviderTotal, DailyTotals, Organisation
 
 from .charts import bar_chart
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
-MEASURES = ("call_count", "kwh", "water_l", "co2_kg")
+MEASURES = DailyTotals.MEASURES
 
 
 class PeriodForm(forms.Form):
@@ -85,7 +85,7 @@ class DailyFootprintView(TemplateView):
             models=_sums(DailyModelTotal.objects.filter(**in_period), "provider", "model"),
             charts=[
                 (title, unit, bar_chart([(d["date"], d[measure]) for d in days]))
-                for measure, title, unit in (("kwh", "Energy", "kWh"), ("water_l", "Water", "litres"), ("co2_kg", "CO2", "kg"))
+                for measure, (title, unit) in FOOTPRINT.items()
             ],
         )
         return context

@@ -1,5 +1,6 @@
 """Adopting an existing database into Django's migrations (``manage.py baseline``).
 
 ``inspection`` recognises the shape a database is in and what adopting it
-would take; ``adoption`` does it (or undoes it) in one transaction.
+would take; ``recording`` records the adoption (or removes it) in one
+transaction.
 """

@@ -21,6 +21,10 @@ LEGACY_001, LEGACY_002, PRE_MIGRATION = "legacy revision 001", "legacy revision 
 UNKNOWN_REVISION = "unknown legacy revision"
 
 
+class MigrationStateUnreadable(Exception):
+    """``django_migrations`` exists but this role cannot read it."""
+
+
 @dataclass
 class Inspection:
     shape: str
@@ -98,7 +102,7 @@ def _shape_and_target(alembic_version, live):
 def inspect(connection):
     loader, problem = catalog.load(connection)
     if problem is not None:
-        raise PermissionError(problem.actual)
+        raise MigrationStateUnreadable(problem.actual)
     first = loader.graph.root_nodes(APP)[0]
     if first in loader.applied_migrations:
         return Inspection(BASELINED, migrations=sorted(n for a, n in loader.applied_migrations if a == APP))

@@ -2,13 +2,14 @@
 
 One module for ``verify_schema`` and ``baseline``:
 
-* ``live.read(connection)``: the live catalog (PostgreSQL or SQLite), in a
-  fixed number of queries.
-* ``expected.expected_catalog(apps, connection)``: the catalog derived from a
+* ``read_live(connection)``: the live catalog (``live_postgresql`` or
+  ``live_sqlite``), in a fixed number of queries.
+* ``expected_catalog(apps, connection)``: the catalog derived from a
   migration state's models.
-* ``compare.compare(expected, live, owned_tables)``: findings.
-* ``check(connection, nodes=None)``: all of the above for a migration target
-  (default: every migration on disk), plus the migration state.
+* ``compare(expected, live, owned_tables)``: findings.
+* ``check_catalog(connection, state_apps)``: the three above for one
+  migration state; ``verify(connection)``: that for every migration on disk,
+  plus the migration state (``verify_schema``).
 """
 
 from dataclasses import dataclass

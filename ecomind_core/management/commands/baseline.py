@@ -5,41 +5,37 @@ then records them as applied (``migrate --fake-initial``) in one
 transaction, under the same lock as ``migrate``. Never touches a row of data.
 See docs/runbooks/baselining.md.
 
-Exit codes: 0 adopted, already baselined, or (``--dry-run``) would adopt;
-1 refused (nothing written); 2 could not check.
+Exit codes (exit_codes.py): 0 adopted, already baselined, or (``--dry-run``)
+would adopt; 1 refused (nothing written); 2 could not check.
 """
 
 import getpass
 import socket
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
-from django.db import DEFAULT_DB_ALIAS, connections
-
-from ecomind_core.adoption import inspection as shapes
-from ecomind_core.adoption.adoption import AdoptionRefused, adopt, last_adoption, undo
+from ecomind_core.adoption import inspection
+from ecomind_core.adoption.recording import AdoptionRefused, last_adoption, record_adoption, remove_adoption
 from ecomind_core.catalog.report import render_text
 from ecomind_core.db.locking import migration_lock
-from ecomind_core.db.target import describe
-from ecomind_core.management.database_errors import connect_or_fail, database_errors_as_command_errors
-from ecomind_core.management.one_line_errors import OneLineUsageErrors
-
-REFUSED = 1
+from ecomind_core.management.base import DatabaseCommand, cannot_run
+from ecomind_core.management.exit_codes import ExitCode
 
 REFUSAL_REASONS = {
-    shapes.EMPTY: "the database holds none of EcoMind's tables: there is nothing to adopt; build the schema with `manage.py migrate`",
-    shapes.PARTIAL: "the database holds only some of EcoMind's tables (missing: {missing}); restore them or start from an empty database",
+    inspection.EMPTY: "the database holds none of EcoMind's tables: there is nothing to adopt; build the schema with `manage.py migrate`",
+    inspection.PARTIAL: "the database holds only some of EcoMind's tables (missing: {missing}); restore them or start from an empty database",
 }
 
 
-class Command(OneLineUsageErrors, BaseCommand):
+class Command(DatabaseCommand):
     help = (
         "Adopt an existing EcoMind database: prove its schema is exactly what the initial migrations build, "
         "then record them as applied. Exit 0: adopted or already baselined; 1: refused; 2: could not check."
     )
     requires_system_checks = []
+    postgresql_only = True
 
     def add_arguments(self, parser):
+        super().add_arguments(parser)
         parser.add_argument("--dry-run", action="store_true", help="Inspect and print the plan; write nothing at all.")
         parser.add_argument("--no-input", "--noinput", action="store_false", dest="interactive", help="Do not ask for confirmation.")
         parser.add_argument("--undo", action="store_true", help="Remove exactly what a baseline recorded (refused if later migrations were applied).")
@@ -47,52 +43,45 @@ class Command(OneLineUsageErrors, BaseCommand):
             "--rename-enum-labels", action="store_true",
             help="Pre-migration databases: rename upper-case enum labels (FREE -> free) in place, in the same transaction.",
         )
-        parser.add_argument("--database", default=DEFAULT_DB_ALIAS, help="Database alias (default: default).")
 
-    def handle(self, *args, dry_run, interactive, undo, rename_enum_labels, database, **options):
-        if database not in connections:
-            raise CommandError(f"--database {database!r} is not configured; use one of: {', '.join(connections)}.", returncode=2)
+    def handle(self, *args, dry_run, interactive, undo, rename_enum_labels, **options):
         if undo and rename_enum_labels:
-            raise CommandError("--undo and --rename-enum-labels cannot be combined.", returncode=2)
-        self.using, self.connection = database, connections[database]
+            raise cannot_run("--undo and --rename-enum-labels cannot be combined.")
         self.interactive, self.dry_run = interactive, dry_run
-        if self.connection.vendor != "postgresql":
-            raise CommandError(f"baseline adopts PostgreSQL databases; {describe(database)} is not one.", returncode=2)
-        connect_or_fail(database)
-        self.stdout.write(f"Target: {describe(database)}")
+        self.stdout.write(f"Target: {self.target()}")
         if undo:
-            self.undo()
+            self.undo_adoption()
         else:
-            self.adopt(rename_enum_labels)
+            self.adopt_database(rename_enum_labels)
 
     # -- adopt -------------------------------------------------------------
     def inspect(self):
-        with database_errors_as_command_errors(self.using, "inspect the database"):
+        with self.database_errors("inspect the database"):
             try:
-                return shapes.inspect(self.connection)
-            except PermissionError as exc:
-                raise CommandError(f"could not read django_migrations: {exc}", returncode=2) from None
+                return inspection.inspect(self.connection)
+            except inspection.MigrationStateUnreadable as exc:
+                raise cannot_run(f"could not read django_migrations: {exc}") from None
 
-    def adopt(self, rename_labels):
+    def adopt_database(self, rename_labels):
         found = self.inspect()
         self.show(found, rename_labels)
-        if found.shape == shapes.BASELINED:
+        if found.shape == inspection.BASELINED:
             self.stdout.write("Already baselined: nothing to do.")
             return
         self.refuse_unless_adoptable(found, rename_labels)
         if self.dry_run:
             self.stdout.write("Dry run: nothing was written. Run again without --dry-run to adopt.")
             return
-        self.confirm(f"Adopt {describe(self.using)} by recording {', '.join(found.migrations)}?")
-        with database_errors_as_command_errors(self.using, "adopt the database"), migration_lock(using=self.using):
-            found = shapes.inspect(self.connection)  # again, under the lock
-            if found.shape == shapes.BASELINED:
+        self.confirm(f"Adopt {self.target()} by recording {', '.join(found.migrations)}?")
+        with self.database_errors("adopt the database"), migration_lock(using=self.using):
+            found = inspection.inspect(self.connection)  # again, under the lock
+            if found.shape == inspection.BASELINED:
                 self.stdout.write("Already baselined (by a concurrent run): nothing to do.")
                 return
             self.refuse_unless_adoptable(found, rename_labels)
             try:
-                adopt(self.connection, found, rename_labels=rename_labels,
-                      target_description=describe(self.using), tool_user=self.actor())
+                record_adoption(self.connection, found, rename_labels=rename_labels,
+                                target_description=self.target(), tool_user=self.actor())
             except AdoptionRefused as exc:
                 self.refuse(f"{exc}; nothing was written")
         self.stdout.write(self.style.SUCCESS(
@@ -104,7 +93,7 @@ class Command(OneLineUsageErrors, BaseCommand):
         if found.table_sizes:
             sizes = ", ".join(f"{t} {'~' + format(n, ',') if n is not None else 'not analysed'}" for t, n in sorted(found.table_sizes.items()))
             self.stdout.write(f"Rows (planner estimates, not counted): {sizes}")
-        if found.migrations and found.shape != shapes.BASELINED:
+        if found.migrations and found.shape != inspection.BASELINED:
             self.stdout.write(f"Would record as applied: {', '.join(found.migrations)}")
         for enum, old, new in found.label_renames:
             verb = "Would rename" if rename_labels else "Needs renaming (--rename-enum-labels)"
@@ -118,7 +107,7 @@ class Command(OneLineUsageErrors, BaseCommand):
         if found.target is None:
             self.refuse(f"{found.shape}: this tool knows legacy revisions 001 and 002 only")
         if found.blocking:
-            self.stdout.write(render_text(found.blocking, describe(self.using)), ending="")
+            self.stdout.write(render_text(found.blocking, self.target()), ending="")
             self.refuse(f"{found.shape} database differs from the initial migrations in {len(found.blocking)} places (listed above)")
         if found.label_renames and not rename_labels:
             labels = ", ".join(sorted({old for _, old, _ in found.label_renames}))
@@ -128,10 +117,10 @@ class Command(OneLineUsageErrors, BaseCommand):
             )
 
     # -- undo --------------------------------------------------------------
-    def undo(self):
-        with database_errors_as_command_errors(self.using, "inspect the database"):
-            found = shapes.inspect(self.connection)
-            details = last_adoption(self.connection) if found.shape == shapes.BASELINED else None
+    def undo_adoption(self):
+        with self.database_errors("inspect the database"):
+            found = self.inspect()
+            details = last_adoption(self.connection) if found.shape == inspection.BASELINED else None
         if details is None:
             self.refuse("this database was not adopted by baseline (no baseline record): nothing to undo")
         recorded = {name.split(".", 1)[1] for name in details["migrations_recorded"]}
@@ -147,9 +136,9 @@ class Command(OneLineUsageErrors, BaseCommand):
         if self.dry_run:
             self.stdout.write("Dry run: nothing was written.")
             return
-        self.confirm(f"Undo the baseline of {describe(self.using)}?")
-        with database_errors_as_command_errors(self.using, "undo the baseline"), migration_lock(using=self.using):
-            undo(self.connection, details, target_description=describe(self.using), tool_user=self.actor())
+        self.confirm(f"Undo the baseline of {self.target()}?")
+        with self.database_errors("undo the baseline"), migration_lock(using=self.using):
+            remove_adoption(self.connection, details, target_description=self.target(), tool_user=self.actor())
         self.stdout.write(self.style.SUCCESS("Baseline undone: the migration records it made are removed."))
 
     # -- helpers -----------------------------------------------------------
@@ -164,7 +153,7 @@ class Command(OneLineUsageErrors, BaseCommand):
 
     def refuse(self, message):
         self.stderr.write(f"baseline refused: {message}.")
-        raise SystemExit(REFUSED)
+        self.exit_with(ExitCode.FOUND)
 
     @staticmethod
     def actor():

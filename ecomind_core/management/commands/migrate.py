@@ -9,31 +9,32 @@ Everything of the stock command stays (same flags, same output); around it:
 3. run every statement with ``lock_timeout`` (``--lock-timeout``), so DDL
    never waits forever behind a long transaction.
 
-Exit codes (docs/deployment/migrations.md): 0 done or nothing to do; 1 a
-migration failed (rolled back); 2 configuration or database unreachable;
-3 the lock timeout hit (rolled back; re-running is safe).
+Exit codes (exit_codes.py, docs/deployment/migrations.md): 0 done or
+nothing to do; 1 a migration failed (rolled back); 2 a bad flag, the
+configuration, or the database unreachable; 3 the lock timeout hit (rolled
+back; re-running is safe).
 """
 
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.core.management.commands import migrate
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError, OperationalError
 
 from ecomind_core.db.ddl_timeout import ddl_lock_timeout, is_lock_timeout, parse_duration
 from ecomind_core.db.errors import DUPLICATE_TABLE, sqlstate
 from ecomind_core.db.locking import migration_lock
-from ecomind_core.db.target import redact
+from ecomind_core.db.target import connection_problem, redact
 from ecomind_core.db.waiting import wait_for_database
-from ecomind_core.management.one_line_errors import OneLineUsageErrors
+from ecomind_core.management.base import DatabaseCommandMixin, cannot_run
+from ecomind_core.management.exit_codes import ExitCode
 
-MIGRATION_FAILED, UNREACHABLE, LOCK_TIMEOUT = 1, 2, 3
 
-
-class Command(OneLineUsageErrors, migrate.Command):
+class Command(DatabaseCommandMixin, migrate.Command):
     help = migrate.Command.help + (
         " Waits for the database, holds a PostgreSQL advisory lock for the whole run (concurrent runs queue), "
         "and runs DDL with lock_timeout."
     )
+    connect_first = False  # it waits for the database itself (--wait)
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
@@ -52,13 +53,19 @@ class Command(OneLineUsageErrors, migrate.Command):
         wait = settings.MIGRATION_DB_WAIT if options["wait"] is None else options["wait"]
         lock_timeout_text = options["lock_timeout"] or settings.MIGRATION_LOCK_TIMEOUT
         if wait < 0:
-            raise CommandError("--wait must be zero or more seconds.", returncode=UNREACHABLE)
+            raise cannot_run("--wait must be zero or more seconds.")
         try:
             timeout = parse_duration(lock_timeout_text)
         except ValueError as exc:
-            raise CommandError(f"--lock-timeout / MIGRATION_LOCK_TIMEOUT: {exc}.", returncode=UNREACHABLE) from None
+            raise cannot_run(f"--lock-timeout / MIGRATION_LOCK_TIMEOUT: {exc}.") from None
 
-        wait_for_database(database, wait, on_retry=self.say_waiting)
+        try:
+            wait_for_database(database, wait, on_retry=self.say_waiting)
+        except (OperationalError, InterfaceError) as exc:
+            raise cannot_run(
+                f"{connection_problem(exc, database)} (gave up after waiting {wait}s; "
+                "raise --wait or MIGRATION_DB_WAIT to wait longer)"
+            ) from None
         try:
             with migration_lock(using=database, on_wait=self.say_lock_waiting), ddl_lock_timeout(timeout, using=database):
                 super().handle(*args, **options)
@@ -68,7 +75,7 @@ class Command(OneLineUsageErrors, migrate.Command):
                 raise CommandError(
                     f"lock_timeout ({lock_timeout_text}) hit while waiting for a table lock: {detail}. "
                     "The migration was rolled back; re-running is safe (a long transaction held the table).",
-                    returncode=LOCK_TIMEOUT,
+                    returncode=ExitCode.LOCK_TIMEOUT,
                 ) from None
             if sqlstate(exc) == DUPLICATE_TABLE:
                 detail += (
@@ -76,7 +83,7 @@ class Command(OneLineUsageErrors, migrate.Command):
                     "EcoMind database, adopt it with `manage.py baseline --dry-run` first (docs/runbooks/baselining.md)"
                 )
             raise CommandError(
-                f"migration failed and was rolled back: {detail}", returncode=MIGRATION_FAILED
+                f"migration failed and was rolled back: {detail}", returncode=ExitCode.FOUND
             ) from None
 
     def say_lock_waiting(self):

@@ -1,4 +1,4 @@
-"""Adopt (or un-adopt) a database in one transaction: all of it, or nothing.
+"""Record (or remove) an adoption in one transaction: all of it, or nothing.
 
 Adoption renames case-only enum labels when asked, proves the catalog again
 inside the transaction, records the initial migrations with Django's own
@@ -16,11 +16,9 @@ from django.db.migrations.recorder import MigrationRecorder
 from psycopg import sql
 
 from ecomind_core import catalog
+from ecomind_core.audit import BASELINE, BASELINE_UNDO, SYSTEM_ORG
 
 from .inspection import APP
-
-AUDIT_ORG = "system"
-ADOPTED, UNDONE = "schema.baseline", "schema.baseline_undo"
 
 
 class AdoptionRefused(Exception):
@@ -38,12 +36,12 @@ def _rename_labels(connection, renames):
 def _audit(state_apps, using, action, details):
     AuditLog = state_apps.get_model(APP, "AuditLog")
     return AuditLog.objects.using(using).create(
-        org_id=AUDIT_ORG, user_id=None, action=action, resource="database",
+        org_id=SYSTEM_ORG, user_id=None, action=action, resource="database",
         details=details, ts=datetime.datetime.now(datetime.UTC),
     )
 
 
-def adopt(connection, inspection, *, rename_labels, target_description, tool_user):
+def record_adoption(connection, inspection, *, rename_labels, target_description, tool_user):
     """Record ``inspection.migrations`` as applied. Returns the audit details."""
     using = connection.alias
     created_recorder_table = not MigrationRecorder(connection).has_table()
@@ -83,7 +81,7 @@ def adopt(connection, inspection, *, rename_labels, target_description, tool_use
             "target": target_description,
             "by": tool_user,
         }
-        _audit(state_apps, using, ADOPTED, details)
+        _audit(state_apps, using, BASELINE, details)
     return details
 
 
@@ -92,14 +90,14 @@ def last_adoption(connection):
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT details::text FROM audit_logs WHERE action = %s AND resource = 'database' ORDER BY ts DESC, id DESC LIMIT 1",
-            [ADOPTED],
+            [BASELINE],
         )
         row = cursor.fetchone()
 
     return json.loads(row[0]) if row else None
 
 
-def undo(connection, details, *, target_description, tool_user):
+def remove_adoption(connection, details, *, target_description, tool_user):
     """Remove exactly what the adoption in ``details`` recorded."""
     using = connection.alias
     recorded = [name.split(".", 1)[1] for name in details["migrations_recorded"]]
@@ -113,7 +111,7 @@ def undo(connection, details, *, target_description, tool_user):
         if details.get("created_migration_table") and not recorder.migration_qs.exists():
             with connection.schema_editor() as editor:
                 editor.delete_model(recorder.Migration)
-        _audit(state_apps, using, UNDONE, {
+        _audit(state_apps, using, BASELINE_UNDO, {
             "migrations_removed": details["migrations_recorded"],
             "labels_restored": [{"type": e, "from": old, "to": new} for e, old, new in renames],
             "dropped_migration_table": bool(details.get("created_migration_table")) and not recorder.has_table(),
