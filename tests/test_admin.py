@@ -26,7 +26,7 @@ def audit_row():
 
 
 def test_anonymous_users_are_sent_to_login(client):
-    for url in (AUDIT_CHANGELIST, reverse("admin-daily-footprint")):
+    for url in (AUDIT_CHANGELIST, reverse("admin:daily_footprint")):
         response = client.get(url)
         assert response.status_code == 302 and response.url.startswith(reverse("admin:login"))
 
@@ -132,12 +132,12 @@ def test_daily_footprint_page_shows_totals_and_chart(admin_client):
     for _ in range(30):
         factories.EventFactory(org_id=org.pk, ts=timezone.now() - datetime.timedelta(days=2))
     rebuild_daily_totals()
-    page = admin_client.get(reverse("admin-daily-footprint"), {"org": org.pk}).content.decode()
+    page = admin_client.get(reverse("admin:daily_footprint"), {"org": org.pk}).content.decode()
     assert "Greenco" in page and "30 calls" in page
     assert page.count("<rect ") >= 3  # one bar per day, per chart
     assert 'id="provider-totals"' in page and 'id="model-totals"' in page
     assert "Daily footprint" in admin_client.get(reverse("admin:index")).content.decode()
-    bad = admin_client.get(reverse("admin-daily-footprint"), {"org": org.pk, "start": "2026-02-01", "end": "2026-01-01"})
+    bad = admin_client.get(reverse("admin:daily_footprint"), {"org": org.pk, "start": "2026-02-01", "end": "2026-01-01"})
     assert "start date is after the end date" in bad.content.decode()
 
 
@@ -147,7 +147,7 @@ def test_auditors_group_can_view_but_not_change(client, django_user_model):
     client.force_login(auditor)
     org = factories.OrganisationFactory()
     assert client.get(AUDIT_CHANGELIST).status_code == 200
-    assert client.get(reverse("admin-daily-footprint")).status_code == 200
+    assert client.get(reverse("admin:daily_footprint")).status_code == 200
     assert client.get(reverse("admin:ecomind_core_organisation_change", args=[quote(org.pk)])).status_code == 200  # view
     assert client.post(reverse("admin:ecomind_core_organisation_change", args=[quote(org.pk)]), {"name": "x"}).status_code == 403
     assert Organisation.objects.get(pk=org.pk).name == org.name

@@ -9,7 +9,6 @@ model. Staff with view rights on the daily totals (superusers, Auditors).
 import datetime
 
 from django import forms
-from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Max, Sum
 from django.views.generic import TemplateView
@@ -57,7 +56,7 @@ def _sums(queryset, *keys):
 
 class DailyFootprintView(TemplateView):
     template_name = "admin/ecomind_core/daily_footprint.html"
-    site = admin.site
+    site = None  # the admin site serving the page (EcoMindAdminSite.get_urls)
 
     def get_context_data(self, **kwargs):
         request = self.request
