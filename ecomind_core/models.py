@@ -207,7 +207,18 @@ class DailyModelTotal(DailyTotals):
 #: The database itself refuses to change or remove an audit row, whatever the
 #: client. The only way round is purge_audit_logs, which ignores this trigger
 #: for its own transaction.
-APPEND_ONLY = pgtrigger.Protect(name="append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+#:
+#: A statement-level BEFORE trigger: it refuses the UPDATE or DELETE statement
+#: itself, once, before any row is touched (so also one that would match no
+#: row), and costs nothing per row. A row-level trigger would run, and ask
+#: ``pgtrigger.ignore`` for leave, once for every row a purge deletes (10x a
+#: plain DELETE). pgtrigger's ``Protect`` cannot do this: at statement level
+#: it needs a transition table, which PostgreSQL allows for one event only
+#: and which copies every affected row.
+APPEND_ONLY = pgtrigger.Trigger(
+    name="append_only", level=pgtrigger.Statement, when=pgtrigger.Before, operation=pgtrigger.Update | pgtrigger.Delete,
+    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+)
 
 
 def append_only_trigger_uri():
