@@ -5,20 +5,22 @@ import json
 from django.contrib import admin
 from django.utils.html import format_html
 
-from ecomind_core.models import AuditLog
+from ecomind_core.models import AuditLog, CustomerUser, Organisation
 
 from .filters import PeriodFilter, recent_values_filter
+from .keyset import KeysetPagingMixin
 from .read_only import ReadOnlyAdminMixin
+from .search import ExactIdSearchMixin
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class AuditLogAdmin(ExactIdSearchMixin, KeysetPagingMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("ts", "org_id", "user_id", "action", "resource")
     list_filter = (recent_values_filter("action", "action"), recent_values_filter("resource", "resource"), PeriodFilter)
-    # Exact matches only: each is an index lookup (org_id, user_id, id),
-    # where Django's default icontains would scan the table.
-    search_fields = ("=org_id", "=user_id", "=id")
-    search_help_text = "An exact organisation id, user id or audit id."
+    # Plain equality on the id columns, each an index lookup (search.py);
+    # Django's "=" prefix would compare UPPER(column) and read the table.
+    id_search_fields = {"id": AuditLog, "org_id": Organisation, "user_id": CustomerUser}
+    search_help_text = "An exact audit id, organisation id or user id, as stored (case matters)."
     ordering = ("-ts", "-id")
     fields = ("id", "ts", "org_id", "user_id", "action", "resource", "details_pretty")
     readonly_fields = fields

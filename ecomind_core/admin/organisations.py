@@ -11,6 +11,8 @@ from django.db import transaction
 from ecomind_core.audit import record_staff_change, snapshot
 from ecomind_core.models import CustomerUser, Organisation
 
+from .search import ExactIdSearchMixin
+
 
 class AuditedAdmin(admin.ModelAdmin):
     """Writes an audit row, with values before and after, for each add, change and delete."""
@@ -41,11 +43,13 @@ class AuditedAdmin(admin.ModelAdmin):
 
 
 @admin.register(Organisation)
-class OrganisationAdmin(AuditedAdmin):
+class OrganisationAdmin(ExactIdSearchMixin, AuditedAdmin):
     audit_resource = "org"
     list_display = ("name", "id", "plan", "created_at")
     list_filter = ("plan",)
-    search_fields = ("name", "=id")
+    id_search_fields = {"id": Organisation}
+    search_fields = ("name",)
+    search_help_text = "An exact organisation id (as stored), or part of a name."
     readonly_fields = ("id",)
     fields = ("id", "name", "plan", "created_at")
 
@@ -54,12 +58,15 @@ class OrganisationAdmin(AuditedAdmin):
 
 
 @admin.register(CustomerUser)
-class CustomerUserAdmin(AuditedAdmin):
+class CustomerUserAdmin(ExactIdSearchMixin, AuditedAdmin):
     audit_resource = "user"
     list_display = ("email", "name", "org", "role", "created_at")
     list_filter = ("role",)
     list_select_related = ("org",)
-    search_fields = ("email", "name", "=id", "=org__id")
+    # users.org_id has no index (the legacy schema has none): that one reads the table.
+    id_search_fields = {"id": CustomerUser, "org_id": Organisation}
+    search_fields = ("email", "name")
+    search_help_text = "An exact user id or organisation id (as stored), or part of an email or name."
     autocomplete_fields = ("org",)
     readonly_fields = ("id",)
     fields = ("id", "org", "email", "name", "role", "created_at")

@@ -5,7 +5,8 @@ hundreds of millions of rows that is a full scan, filtered or not. This
 paginator asks PostgreSQL's planner for its row estimate of the changelist's
 own query (``EXPLAIN``, no rows read) and counts exactly only when that
 estimate is small (at most ``CAP`` rows), and then at most ``CAP + 1`` rows.
-Past ``CAP`` the page count is approximate, which a changelist can live with.
+Past ``CAP`` the count is approximate: the big changelists page by position
+(``keyset.py``), not by page number, and only say "about N rows".
 """
 
 import json
@@ -19,12 +20,16 @@ class CappedCountPaginator(Paginator):
     CAP = 10_000
 
     @cached_property
+    def estimate(self):
+        """The planner's estimate when it is above ``CAP``, else None (then ``count`` is exact, up to CAP + 1)."""
+        estimate = planner_estimate(self.object_list)
+        return estimate if estimate is not None and estimate > self.CAP else None
+
+    @cached_property
     def count(self):
-        queryset = self.object_list
-        estimate = planner_estimate(queryset)
-        if estimate is not None and estimate > self.CAP:
-            return estimate
-        return queryset[: self.CAP + 1].count()
+        if self.estimate is not None:
+            return self.estimate
+        return self.object_list[: self.CAP + 1].count()
 
 
 def planner_estimate(queryset):
