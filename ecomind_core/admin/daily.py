@@ -15,7 +15,7 @@ from django.views.generic import TemplateView
 
 from ecomind_core.models import FOOTPRINT, DailyModelTotal, DailyOrgTotal, DailyProviderTotal, DailyTotals, Organisation
 
-from .charts import bar_chart
+from .charts import daily_bar_chart
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -68,13 +68,14 @@ class DailyFootprintView(TemplateView):
         if not form.fields["org"].choices:
             return {**context, "form": form, "empty": True}
         if not request.GET:
-            form = PeriodForm(initial={"org": form.fields["org"].choices[0][0]})
-            org_id, start, end = form.initial["org"], None, None
+            org_id, start, end = form.fields["org"].choices[0][0], None, None
         elif form.is_valid():
             org_id, start, end = form.cleaned_data["org"], form.cleaned_data["start"], form.cleaned_data["end"]
         else:
             return {**context, "form": form}
         start, end = _period(org_id, start, end)
+        # The boxes show the period shown, also when it is the default one.
+        form = PeriodForm(initial={"org": org_id, "start": start, "end": end})
         in_period = {"org_id": org_id, "date__range": (start, end)}
         days = list(DailyOrgTotal.objects.filter(**in_period).order_by("date").values("date", *MEASURES))
         context.update(
@@ -83,7 +84,7 @@ class DailyFootprintView(TemplateView):
             providers=_sums(DailyProviderTotal.objects.filter(**in_period), "provider"),
             models=_sums(DailyModelTotal.objects.filter(**in_period), "provider", "model"),
             charts=[
-                (title, unit, bar_chart([(d["date"], d[measure]) for d in days]))
+                (title, daily_bar_chart({d["date"]: d[measure] for d in days}, start, end, unit))
                 for measure, (title, unit) in FOOTPRINT.items()
             ],
         )
