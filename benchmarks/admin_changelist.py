@@ -3,13 +3,17 @@
     .venv/bin/python benchmarks/admin_changelist.py [--big 2000000] [--repeat 7]
 
 Makes its own scratch database on the server of ECOMIND_BENCH_PG (default
-postgres://postgres@127.0.0.1:5432), fills both tables with INSERT ... SELECT
-generate_series, and times each page through Django's test client (the best
-of --repeat views, after a warm-up round): the plain and filtered lists, a search
-for one exact audit id, event id and user id, a page from the middle of the
-audit log and its oldest page. Prints each page's big/small ratio: the goal
-is at most 2x. Not part of the test suite; takes a few minutes (20M rows:
-about an hour and 15 GB of disk, dropped at the end).
+postgres://postgres@127.0.0.1:5432) holding both sizes: the big tables in
+``public``, the small ones in schema ``small`` (same columns and indexes),
+each filled with INSERT ... SELECT generate_series. Each page is viewed
+through Django's test client alternately on the small and the big tables
+(the connection's ``search_path`` picks them), so both meet the same load
+on this shared machine; the best of --repeat views counts, after a warm-up
+round. Pages: the plain and filtered lists, a search for one exact audit
+id, event id and user id, a page from the middle of the audit log and its
+oldest page. Prints each page's big/small ratio: the goal is at most 2x.
+Not part of the test suite; takes a few minutes (20M rows: about an hour
+and 15 GB of disk, dropped at the end).
 """
 
 import argparse
@@ -32,17 +36,19 @@ AUDIT, EVENTS = "/admin/ecomind_core/auditlog/", "/admin/ecomind_core/event/"
 #: that of drawing 50 rows against one.
 START, STEP = "2024-01-01", 13
 SMALL_USERS, BIG_USERS, SEARCHED_USER = 20, 20_000, 19
+#: Where each size's tables live.
+SCHEMAS = {"small": "small", "big": "public"}
 
 FILL = {
     "audit_logs": """
-        INSERT INTO audit_logs (id, org_id, user_id, action, resource, details, ts)
+        INSERT INTO {schema}.audit_logs (id, org_id, user_id, action, resource, details, ts)
         SELECT 'audit_' || lpad(to_hex(i), 24, '0'), 'org_' || lpad(to_hex(i %% 500), 12, '0'),
                'user_' || lpad(to_hex(i %% %(users)s), 12, '0'), (ARRAY['login','export','update','invite'])[1 + i %% 4],
                (ARRAY['org','user','report','api_key'])[1 + i %% 4], json_build_object('n', i),
                timestamp '2024-01-01' + i * interval '13 seconds'
         FROM generate_series(%(start)s::bigint, %(stop)s::bigint) i""",
     "events_enriched": """
-        INSERT INTO events_enriched (id, org_id, user_id, provider, model, tokens_in, tokens_out, kwh, water_l, co2_kg, ts, created_at)
+        INSERT INTO {schema}.events_enriched (id, org_id, user_id, provider, model, tokens_in, tokens_out, kwh, water_l, co2_kg, ts, created_at)
         SELECT 'evt_' || lpad(to_hex(i), 24, '0'), 'org_' || lpad(to_hex(i %% 500), 12, '0'),
                'user_' || lpad(to_hex(i %% %(users)s), 12, '0'), (ARRAY['openai','anthropic','google'])[1 + i %% 3],
                'model-' || (i %% 7), 500, 200, 0.0017, 0.003, 0.0007,
@@ -77,28 +83,41 @@ def pages(rows):
     ]
 
 
-def fill(dbname, start, stop, users):
+def fill(dbname, schema, start, stop, users):
     with psycopg.connect(f"{SERVER}/{dbname}", autocommit=True) as conn:
-        for statement in FILL.values():
-            conn.execute(statement, {"start": start, "stop": stop, "users": users})
-        conn.execute("VACUUM ANALYZE")
+        for table, statement in FILL.items():
+            conn.execute(statement.replace("{schema}", schema), {"start": start, "stop": stop, "users": users})
+            conn.execute(f"VACUUM ANALYZE {schema}.{table}")
 
 
-def time_pages(client, rows, repeat):
-    """Each page's best time of ``repeat`` views: the machine is shared, and the best is the page's own cost."""
-    for name, url in pages(rows):  # warm-up: every page once, caches and all
-        response = client.get(url)
-        assert response.status_code == 200 and b'id="result_list"' in response.content, (name, response.status_code)
-    timings = {}
-    for name, url in pages(rows):
-        samples = []
-        for _ in range(repeat):
-            started = time.perf_counter()
+def use_schema(schema):
+    """Point the test client's (persistent) connection at one size's tables."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET search_path TO {schema}, public")
+
+
+def time_pages(client, sizes, repeat):
+    """Each page's best of ``repeat`` views per size, the sizes taking turns: ``{size: {page: seconds}}``."""
+    urls = {size: dict(pages(rows)) for size, rows in sizes.items()}
+    for size, schema in SCHEMAS.items():  # warm-up: every page once, caches and all
+        use_schema(schema)
+        for name, url in urls[size].items():
             response = client.get(url)
-            samples.append(time.perf_counter() - started)
-            assert response.status_code == 200
-        timings[name] = min(samples)
-    return timings
+            assert response.status_code == 200 and b'id="result_list"' in response.content, (size, name)
+        mid_table = client.get(urls[size]["audit logs, a page mid-table"]).content.decode()
+        assert row_id("audit", sizes[size] // 2 - 1) in mid_table, f"not the {size} tables"
+    timings = {size: {name: [] for name in urls[size]} for size in sizes}
+    for name in urls["small"]:
+        for _ in range(repeat):
+            for size, schema in SCHEMAS.items():
+                use_schema(schema)
+                started = time.perf_counter()
+                response = client.get(urls[size][name])
+                timings[size][name].append(time.perf_counter() - started)
+                assert response.status_code == 200
+    return {size: {name: min(samples) for name, samples in by_page.items()} for size, by_page in timings.items()}
 
 
 def main():
@@ -126,18 +145,23 @@ def main():
         from django.test import Client
 
         call_command("migrate", verbosity=0)
+        with psycopg.connect(f"{SERVER}/{dbname}", autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {SCHEMAS['small']}")
+            for table in FILL:
+                conn.execute(f"CREATE TABLE {SCHEMAS['small']}.{table} (LIKE public.{table} INCLUDING ALL)")
         client = Client()
         client.force_login(get_user_model().objects.create_superuser("bench", password="bench-only"))
 
-        fill(dbname, 1, args.small, SMALL_USERS)
-        small = time_pages(client, args.small, args.repeat)
         started = time.perf_counter()
-        fill(dbname, args.small + 1, args.big, BIG_USERS)
+        fill(dbname, SCHEMAS["small"], 1, args.small, SMALL_USERS)
+        fill(dbname, SCHEMAS["big"], 1, args.small, SMALL_USERS)
+        fill(dbname, SCHEMAS["big"], args.small + 1, args.big, BIG_USERS)
         with psycopg.connect(f"{SERVER}/{dbname}") as conn:
             size = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()[0]
         print(f"filled {args.big:,} rows per table in {time.perf_counter() - started:.0f}s ({size})", file=sys.stderr)
-        big = time_pages(client, args.big, args.repeat)
+        timings = time_pages(client, {"small": args.small, "big": args.big}, args.repeat)
 
+        small, big = timings["small"], timings["big"]
         print(f"{'page':34} {args.small:>12,} rows {args.big:>12,} rows   ratio")
         for page in small:
             print(f"{page:34} {small[page] * 1000:>12.1f} ms {big[page] * 1000:>12.1f} ms   {big[page] / small[page]:.2f}x")
