@@ -1,5 +1,7 @@
 """Admin behaviour shared by the pages staff may look at but never change."""
 
+from django.contrib import admin
+
 from .pagination import CappedCountPaginator
 
 
@@ -8,6 +10,8 @@ class ReadOnlyAdminMixin:
 
     paginator = CappedCountPaginator
     show_full_result_count = False
+    # Facet counts would count every filter value over the whole table.
+    show_facets = admin.ShowFacets.NEVER
     list_per_page = 50
 
     def has_add_permission(self, request, obj=None):
