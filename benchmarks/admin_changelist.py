@@ -83,10 +83,21 @@ def pages(rows):
     ]
 
 
-def fill(dbname, schema, start, stop, users):
+def fill(dbname, schema, start, stop, users, chunk=1_000_000):
+    """Rows start..stop, a million per statement: on this shared server a statement can fail
+    for want of shared lock memory that other sessions hold, and is then tried again."""
     with psycopg.connect(f"{SERVER}/{dbname}", autocommit=True) as conn:
         for table, statement in FILL.items():
-            conn.execute(statement.replace("{schema}", schema), {"start": start, "stop": stop, "users": users})
+            for first in range(start, stop + 1, chunk):
+                params = {"start": first, "stop": min(first + chunk - 1, stop), "users": users}
+                for attempt in range(3):
+                    try:
+                        conn.execute(statement.replace("{schema}", schema), params)
+                        break
+                    except psycopg.errors.OutOfMemory:
+                        if attempt == 2:
+                            raise
+                        time.sleep(30)
             conn.execute(f"VACUUM ANALYZE {schema}.{table}")
 
 
