@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "pgtrigger",
     "ecomind_core",
+    # After ecomind_core, whose migrate and makemigrations build on syzygy's.
+    "syzygy",
 ]
 
 MIDDLEWARE = [

@@ -8,6 +8,8 @@ from django.db.migrations.autodetector import MigrationAutodetector
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.state import ProjectState
 
+from ecomind_core.migration_stages import unapplied_plan
+
 from .findings import ERROR, WARNING, Finding
 
 OWNED_APPS = ("ecomind_core",)
@@ -48,25 +50,11 @@ def _severity(app_label):
     return ERROR if app_label in OWNED_APPS else WARNING
 
 
-def unapplied(loader):
-    """Migrations on disk not yet applied, in the order ``migrate`` would apply them.
-
-    The forwards half of ``MigrationExecutor.migration_plan``, from this
-    loader, so the recorder is read once.
-    """
-    plan = []
-    for target in loader.graph.leaf_nodes():
-        for node in loader.graph.forwards_plan(target):
-            if node not in loader.applied_migrations and node not in plan:
-                plan.append(node)
-    return plan
-
-
 def migration_findings(connection, loader):
     """Unapplied migrations, recorded-but-missing ones, and unmigrated model changes."""
     findings = []
     if loader.applied_migrations is not None:
-        for app_label, name in unapplied(loader):
+        for app_label, name in unapplied_plan(loader):
             findings.append(Finding(
                 "migration_unapplied", f"{app_label}.{name}", "applied", "not applied",
                 _severity(app_label), "run `manage.py migrate`", None,

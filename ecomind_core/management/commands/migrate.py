@@ -1,6 +1,9 @@
 """Django's ``migrate``, made safe to run as a deploy job.
 
-Everything of the stock command stays (same flags, same output); around it:
+Everything of the stock command stays (same flags, same output), with
+django-syzygy's ``--pre-deploy`` (apply only the migrations that are safe
+while the previous release still runs; ``ecomind_core/migration_stages.py``).
+Around it:
 
 1. wait up to ``--wait`` seconds for the database to accept connections;
 2. take the migration advisory lock (ecomind_core/db/locking.py) for the
@@ -15,10 +18,12 @@ configuration, or the database unreachable; 3 the lock timeout hit (rolled
 back; re-running is safe).
 """
 
+import argparse
+
 from django.conf import settings
 from django.core.management.base import CommandError
-from django.core.management.commands import migrate
 from django.db import DatabaseError, InterfaceError, OperationalError
+from syzygy.management.commands import migrate
 
 from ecomind_core.db.ddl_timeout import ddl_lock_timeout, is_lock_timeout, parse_duration
 from ecomind_core.db.errors import DUPLICATE_TABLE, sqlstate
@@ -38,6 +43,11 @@ class Command(DatabaseCommandMixin, migrate.Command):
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
+        # syzygy's quorum (replicas agreeing through a shared cache) is what
+        # the migration lock already does here: not offered.
+        for action in parser._actions:
+            if action.dest in ("quorum", "quorum_timeout"):
+                action.help = argparse.SUPPRESS
         parser.add_argument(
             "--wait", type=int, metavar="SECONDS", default=None,
             help="Seconds to wait for the database to accept connections (default: MIGRATION_DB_WAIT, 30).",
