@@ -42,7 +42,7 @@ def read_secret(name, default=None):
     return value
 
 
-def database_from_url(url, *, password=None):
+def database_from_url(url, *, password=None, schema=None):
     """Turn ``DATABASE_URL`` into a ``DATABASES`` entry, or raise ConfigError.
 
     Only PostgreSQL and SQLite are accepted. ``password`` (``DATABASE_PASSWORD``)
@@ -74,4 +74,5 @@ def database_from_url(url, *, password=None):
     config["ENGINE"] = POSTGRES_ENGINE
     if password is not None:
         config["PASSWORD"] = password
+    config["SCHEMA"] = schema or "public"
     return config

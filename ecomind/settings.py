@@ -90,7 +90,10 @@ WSGI_APPLICATION = "ecomind.wsgi.application"
 # Lower case: not a setting, so it never shows in diffsettings or debug pages.
 _database_url = read_secret("DATABASE_URL")
 if _database_url:
-    _default_db = database_from_url(_database_url, password=read_secret("DATABASE_PASSWORD"))
+    # DATABASE_SCHEMA: the one schema the project's tables live in (default public).
+    _default_db = database_from_url(
+        _database_url, password=read_secret("DATABASE_PASSWORD"), schema=env.str("DATABASE_SCHEMA", default="public")
+    )
 else:
     # SQLITE_PATH moves the embedded file (tests use it to keep yours intact).
     _default_db = {"ENGINE": "django.db.backends.sqlite3", "NAME": env.str("SQLITE_PATH", default=str(BASE_DIR / "db.sqlite3"))}

@@ -132,12 +132,13 @@ DRIFTS = {
     "column dropped": Drift("ALTER TABLE events_enriched DROP COLUMN node_type", "column_missing", "events_enriched.node_type"),
     "column renamed": Drift("ALTER TABLE audit_logs RENAME COLUMN details TO detail", "column_missing", "audit_logs.details"),
     "extra column": Drift("ALTER TABLE audit_logs ADD COLUMN ip varchar", "column_unexpected", "audit_logs.ip"),
+    # Column position changes no read or write (every client names its
+    # columns; docs/verify_schema.md): not drift.
     "column order (dropped and re-added)": Drift(
-        "ALTER TABLE events_enriched DROP COLUMN region; ALTER TABLE events_enriched ADD COLUMN region varchar",
-        "column_order", "events_enriched"),
+        "ALTER TABLE events_enriched DROP COLUMN region; ALTER TABLE events_enriched ADD COLUMN region varchar"),
     "column order of a NOT NULL column": Drift(
         "ALTER TABLE orgs DROP COLUMN name; ALTER TABLE orgs ADD COLUMN name varchar NOT NULL DEFAULT ''; "
-        "ALTER TABLE orgs ALTER COLUMN name DROP DEFAULT", "column_order", "orgs"),
+        "ALTER TABLE orgs ALTER COLUMN name DROP DEFAULT"),
     # -- primary keys ---------------------------------------------------------
     "primary key dropped": Drift("ALTER TABLE audit_logs DROP CONSTRAINT audit_logs_pkey", "primary_key_missing", "audit_logs"),
     "referenced primary key dropped": Drift(

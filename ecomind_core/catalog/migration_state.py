@@ -8,9 +8,9 @@ from django.db.migrations.autodetector import MigrationAutodetector
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.state import ProjectState
 
-from ecomind_core.migration_stages import unapplied_plan
+from ecomind_core.migration_stages import split_unapplied
 
-from .findings import ERROR, WARNING, Finding
+from .findings import ERROR, WARNING, finding
 
 OWNED_APPS = ("ecomind_core",)
 
@@ -26,16 +26,28 @@ def load(connection):
     except DatabaseError as exc:
         loader = MigrationLoader(None, ignore_no_migrations=True)
         loader.applied_migrations = None  # unknown, not "none applied"
-        problem = Finding(
-            "migration_state_unreadable", "django_migrations", "readable", " ".join(str(exc).split()), WARNING,
-            "grant SELECT on django_migrations to this role to check which migrations are applied", None,
-        )
+        problem = finding("migration_state_unreadable", "django_migrations", "readable", " ".join(str(exc).split()))
         return loader, problem
 
 
 def state_at(loader, nodes=None):
     """The project state after ``nodes`` (default: every migration on disk)."""
     return loader.project_state(nodes or loader.graph.leaf_nodes(), at_end=True)
+
+
+def expected_nodes(loader):
+    """The migrations the database should reflect now: all of them, unless only post-deploy ones are pending.
+
+    Between ``migrate --pre-deploy`` and the post-deploy ``migrate``, the
+    database rightly still has what the post-deploy migrations will drop:
+    it is checked against the migrations applied so far.
+    """
+    if loader.applied_migrations is None:
+        return None
+    before, after = split_unapplied(loader)
+    if after and not before:
+        return sorted(loader.applied_migrations)
+    return None
 
 
 def owned_tables(state_apps):
@@ -54,22 +66,27 @@ def migration_findings(connection, loader):
     """Unapplied migrations, recorded-but-missing ones, and unmigrated model changes."""
     findings = []
     if loader.applied_migrations is not None:
-        for app_label, name in unapplied_plan(loader):
-            findings.append(Finding(
-                "migration_unapplied", f"{app_label}.{name}", "applied", "not applied",
-                _severity(app_label), "run `manage.py migrate`", None,
-            ))
+        before, after = split_unapplied(loader)
+        only_post_deploy = after and not before
+        for app_label, name in before + after:
+            if only_post_deploy:
+                findings.append(finding(
+                    "migration_post_deploy_pending", f"{app_label}.{name}", "applied after the rollout", "not applied yet",
+                ))
+            else:
+                findings.append(finding(
+                    "migration_unapplied", f"{app_label}.{name}", "applied", "not applied", severity=_severity(app_label),
+                ))
         for app_label, name in sorted(set(loader.applied_migrations) - set(loader.graph.nodes)):
             if app_label in loader.migrated_apps:
-                findings.append(Finding(
+                findings.append(finding(
                     "migration_unknown", f"{app_label}.{name}", "on disk", "recorded in django_migrations only",
-                    _severity(app_label), "the database is ahead of this code: deploy the release that has this migration", None,
+                    severity=_severity(app_label),
                 ))
     changes = MigrationAutodetector(state_at(loader), ProjectState.from_apps(installed_apps)).changes(graph=loader.graph)
     for app_label, migrations in sorted(changes.items()):
         operations = "; ".join(op.describe() for m in migrations for op in m.operations)
-        findings.append(Finding(
-            "models_unmigrated", app_label, "models match the migrations", operations,
-            _severity(app_label), "run `manage.py makemigrations` and commit the migration", None,
+        findings.append(finding(
+            "models_unmigrated", app_label, "models match the migrations", operations, severity=_severity(app_label),
         ))
     return findings

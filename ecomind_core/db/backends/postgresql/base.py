@@ -1,6 +1,7 @@
 from functools import lru_cache
 
 from django.db.backends.postgresql import base
+from psycopg import sql
 from psycopg.adapt import AdaptersMap
 from psycopg.types.string import TextLoader
 
@@ -19,7 +20,24 @@ def _with_json_as_text(context):
 class DatabaseWrapper(base.DatabaseWrapper):
     SchemaEditorClass = DatabaseSchemaEditor
 
+    @property
+    def schema_name(self):
+        """The one schema every command works on (``DATABASE_SCHEMA``, default ``public``)."""
+        return self.settings_dict.get("SCHEMA") or "public"
+
     def get_connection_params(self):
         params = super().get_connection_params()
         params["context"] = _with_json_as_text(params["context"])
         return params
+
+    def init_connection_state(self):
+        # Whatever the role's search_path resolves to (a schema named after
+        # the role, say), this project works on its one schema. SET rather
+        # than a startup option, so that the path the role's sessions start
+        # with stays readable (pg_settings.reset_val) for the catalog's
+        # shadowing check.
+        super().init_connection_state()
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema_name)))
+        if not self.get_autocommit():
+            self.connection.commit()
