@@ -41,6 +41,8 @@ class Inspection:
     table_sizes: dict = field(default_factory=dict)
     alembic_version: str | None = None
     missing_tables: list = field(default_factory=list)
+    #: The tables adoption takes over.
+    owned_tables: list = field(default_factory=list)
 
     @property
     def blocking(self):
@@ -121,7 +123,8 @@ def inspect(connection):
 
     alembic_version = _alembic_version(connection, live)
     shape, target = _shape_and_target(alembic_version, live)
-    inspection = Inspection(shape, alembic_version=alembic_version, table_sizes=_table_sizes(connection, owned))
+    inspection = Inspection(shape, alembic_version=alembic_version, table_sizes=_table_sizes(connection, owned),
+                            owned_tables=sorted(owned))
     if target is None:
         return inspection
     inspection.target = target

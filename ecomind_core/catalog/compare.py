@@ -53,8 +53,10 @@ class _Comparison:
     def compare_object(self, want, have, table):
         for row, expected, actual in want.differences(have):
             kind = row.finding or want.CHANGED
-            detail = (row.show(expected), row.show(actual)) if row.finding else (
-                f"{row.label}: {row.show(expected)}", f"{row.label}: {row.show(actual)}")
+            # Say which attribute, unless the finding kind is about this one attribute only.
+            shared = sum(1 for other in want.COMPARED if (other.finding or want.CHANGED) == kind) > 1
+            detail = (f"{row.label}: {row.show(expected)}", f"{row.label}: {row.show(actual)}") if shared else (
+                row.show(expected), row.show(actual))
             self.add(kind, want.label(table), *detail, table, name=want.name,
                      **self.hint_names(want, row, expected, actual))
 
