@@ -129,6 +129,9 @@ LOCAL_LOGIN_FILE = Path(env.str("LOCAL_LOGIN_FILE", default=str(BASE_DIR / "var"
 # Migrations (see ecomind_core/management/commands/migrate.py).
 MIGRATION_LOCK_TIMEOUT = env.str("MIGRATION_LOCK_TIMEOUT", default="10s")
 MIGRATION_DB_WAIT = env.int("MIGRATION_DB_WAIT", default=30)
+# After a lock timeout: how many more tries, and the first wait (doubling).
+MIGRATION_LOCK_RETRIES = env.int("MIGRATION_LOCK_RETRIES", default=3)
+MIGRATION_LOCK_RETRY_WAIT = env.str("MIGRATION_LOCK_RETRY_WAIT", default="2s")
 
 # Production hardening, on whenever DEBUG is off; each can be relaxed by
 # its environment variable (e.g. behind a proxy that already redirects).
