@@ -42,6 +42,24 @@ def read_secret(name, default=None):
     return value
 
 
+#: Characters that end the user:password part of a URL; in a password they must be percent-encoded.
+_USERINFO_ENDS = set("/?#@[]")
+
+
+def _unencoded_userinfo(url):
+    """True when the text before the URL's last ``@`` holds characters that end a userinfo.
+
+    ``postgresql://app:p@ss:/w#rd@host/db`` would otherwise parse as host
+    ``ss`` and database ``w``: pieces of the password that error messages
+    would then print.
+    """
+    _, separator, rest = url.partition("://")
+    if not separator or "@" not in rest:
+        return False
+    userinfo = rest.rpartition("@")[0]
+    return bool(_USERINFO_ENDS & set(userinfo))
+
+
 def database_from_url(url, *, password=None, schema=None):
     """Turn ``DATABASE_URL`` into a ``DATABASES`` entry, or raise ConfigError.
 
@@ -49,6 +67,12 @@ def database_from_url(url, *, password=None, schema=None):
     replaces the URL's password, so the URL itself can be non-secret and the
     password rotated on its own.
     """
+    if _unencoded_userinfo(url):
+        raise ConfigError(
+            "DATABASE_URL has special characters before its host that are not percent-encoded, so its password "
+            "would be read as host or database: encode them (@ as %40, : as %3A, / as %2F, # as %23, ? as %3F), "
+            "or leave the password out of the URL and set DATABASE_PASSWORD."
+        )
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 -- raises ValueError on a non-numeric port

@@ -15,6 +15,8 @@ APP = OWNED_APPS[0]
 
 def unadopted_tables(connection):
     """The owned tables already present while ecomind_core's first migration is unrecorded (else [])."""
+    if connection.vendor == "postgresql":
+        connection.check_schema_exists()
     loader = MigrationLoader(connection, ignore_no_migrations=True)
     first = loader.graph.root_nodes(APP)[0]
     if first in loader.applied_migrations:

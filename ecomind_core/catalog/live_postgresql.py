@@ -189,6 +189,7 @@ def _check_condition(definition):
 
 def read(connection, tables, functions=()):
     """The catalog of ``tables`` (and the functions named) in the connection's schema."""
+    connection.check_schema_exists()
     schema = connection.schema_name
     params = {"schema": schema, "tables": sorted(tables), "functions": sorted(functions),
               "names": list(TRIGGER_SETTINGS)}

@@ -30,6 +30,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from syzygy.management.commands import migrate
 
 from ecomind_core.adoption.guard import unadopted_tables
+from ecomind_core.db.backends.postgresql.base import SchemaMissing
 from ecomind_core.db.blockers import watch_blockers
 from ecomind_core.db.ddl_timeout import ddl_lock_timeout, is_lock_timeout, parse_duration
 from ecomind_core.db.errors import DUPLICATE_TABLE, sqlstate
@@ -141,6 +142,8 @@ class Command(DatabaseCommandMixin, migrate.Command):
     def failure(self, exc):
         """The one-line CommandError for a database error that ended the run."""
         detail = redact(" ".join(str(exc).split()), self.using)
+        if isinstance(exc, SchemaMissing):
+            return cannot_run(f"{detail}. Nothing was written.")
         if is_lock_timeout(exc):
             blockers = "; ".join(str(b) for b in getattr(exc, "blockers", [])) or "a session that has since finished"
             if self.applying is not None and not self.applying.atomic:
