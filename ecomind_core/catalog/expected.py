@@ -226,7 +226,7 @@ class SQLiteTableBuilder(TableBuilder):
         # not visible through its pragmas.
         target = field.target_field
         return ForeignKey(None, (field.column,), target.model._meta.db_table, (target.column,), "NO ACTION",
-                          None, None, None, None, None, None)
+                          None, None, None, None, None, None, None)
 
     def unique(self, name, columns, deferrable=None, nulls_distinct=None, include=None):
         return Unique(name, columns, None, None, None)

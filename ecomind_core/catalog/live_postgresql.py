@@ -68,7 +68,9 @@ SELECT c.relname, k.conname, k.contype, {_NAMES.format(keys="k.conkey", rel="k.c
        pg_get_constraintdef(k.oid),
        coalesce(NOT x.indnullsnotdistinct, true),
        ARRAY(SELECT a.attname FROM generate_series(x.indnkeyatts, x.indnatts - 1) g
-             JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[g] ORDER BY g)
+             JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[g] ORDER BY g),
+       -- A foreign key is enforced by internal triggers on both tables: all must be enabled.
+       (SELECT coalesce(bool_and(t.tgenabled = 'O'), true) FROM pg_trigger t WHERE t.tgconstraint = k.oid)
 """ + _EXPECTED_TABLES.format(joins="""
 JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype IN ('p', 'f', 'u', 'c', 'x')
 LEFT JOIN pg_class f ON f.oid = k.confrelid
@@ -245,14 +247,14 @@ def _read_columns(catalog, rows):
 
 def _read_constraints(catalog, rows):
     for (table_name, name, kind, columns, target, target_schema, target_columns, on_delete, on_update, match,
-         deferrable, deferred, validated, definition, nulls_distinct, include) in rows:
+         deferrable, deferred, validated, definition, nulls_distinct, include, enforced) in rows:
         table = catalog.tables[table_name]
         if kind == "p":
             table.primary_key.append(PrimaryKey(name, tuple(columns), deferrable, tuple(include)))
         elif kind == "f":
             table.foreign_keys.append(ForeignKey(
                 name, tuple(columns), target, tuple(target_columns), ACTIONS[on_delete], ACTIONS[on_update],
-                deferrable, deferred, validated, target_schema, MATCH[match],
+                deferrable, deferred, validated, target_schema, MATCH[match], enforced,
             ))
         elif kind == "u":
             table.uniques.append(Unique(name, tuple(columns), deferrable, nulls_distinct, tuple(include)))

@@ -102,7 +102,7 @@ def read(connection, tables, functions=()):
             entry[2].append(target_column)
         for (table_name, _), (target, columns, target_columns, on_delete) in grouped.items():
             catalog.tables[table_name].foreign_keys.append(ForeignKey(
-                None, tuple(columns), target, tuple(target_columns), on_delete, None, None, None, None, None, None,
+                None, tuple(columns), target, tuple(target_columns), on_delete, None, None, None, None, None, None, None,
             ))
     return catalog
 

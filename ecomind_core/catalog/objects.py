@@ -184,11 +184,13 @@ class ForeignKey(CatalogObject):
     target_schema: str | None = None
     #: SIMPLE, FULL or PARTIAL.
     match: str | None = "SIMPLE"
+    #: False when the triggers that enforce it are disabled (``DISABLE TRIGGER ALL``).
+    enforced: bool | None = True
 
     MISSING, CHANGED, UNEXPECTED = "foreign_key_missing", "foreign_key_changed", "foreign_key_unexpected"
     COMPARED = compared(
         "columns", ("references", "references"), "target_schema", "on_delete", "on_update", "match",
-        "deferrable", "initially_deferred", "validated",
+        "deferrable", "initially_deferred", "validated", "enforced",
     )
 
     @property

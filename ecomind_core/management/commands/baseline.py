@@ -133,7 +133,8 @@ class Command(DatabaseCommand):
             self.refuse(f"{found.shape}: this tool knows legacy revisions 001 and 002 only")
         if found.blocking:
             self.stdout.write(render_text(found.blocking, self.target()), ending="")
-            self.refuse(f"{found.shape} database differs from the initial migrations in {len(found.blocking)} places (listed above)")
+            places = f"{len(found.blocking)} place{'' if len(found.blocking) == 1 else 's'}"
+            self.refuse(f"{found.shape} database differs from the initial migrations in {places} (listed above)")
         if found.label_renames and not rename_labels:
             labels = ", ".join(sorted({old for _, old, _ in found.label_renames}))
             self.refuse(
