@@ -110,7 +110,7 @@ def test_lockout_after_the_failure_limit_refuses_even_the_right_password_until_u
 
     right = sign_in(client, "alice", PASSWORD)
     assert right.status_code == 429
-    assert "too many failed sign-ins (10 in a row)" in right.content.decode()
+    assert "Too many failed sign-ins (10 in a row)" in right.content.decode()
     assert "Try again in 15 minutes" in right.content.decode()
     assert client.get(INDEX).status_code == 302  # not signed in
     assert sign_in(Client(), "alice", PASSWORD, address=ELSEWHERE).status_code == 429  # the account, from anywhere
