@@ -29,7 +29,7 @@ def lockout_response(request, original_response, credentials):
 
 def failed_attempts(*, username=None, address=None, using=None):
     """The counted failures of an account, of an address, or of either."""
-    match = Q(pk__in=[])
+    match = Q(pk__in=[])  # neither named: nothing, never every row
     if username is not None:
         match |= Q(username=username)
     if address is not None:

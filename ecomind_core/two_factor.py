@@ -37,7 +37,7 @@ def verified_device(user, code):
     return None
 
 
-def has_device(user, using=None):
+def is_enrolled(user, using=None):
     return TOTPDevice.objects.using(using).filter(user=user).exists()
 
 

@@ -23,7 +23,7 @@ TWO_FACTOR_REFUSAL = (
     "Note that the username and password may be case-sensitive."
 )
 #: ``details.reason`` of the audit row, by the refusal's code.
-REASONS = {"invalid_code": "two_factor", "invalid_login": "not_staff", "inactive": "inactive"}
+REASONS = {"invalid_code": "two_factor", "invalid_login": "not_staff"}
 
 
 class StaffLoginForm(AdminAuthenticationForm):

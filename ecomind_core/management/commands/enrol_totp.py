@@ -21,7 +21,7 @@ from django.db import transaction
 from ecomind_core.audit import SYSTEM_ORG, record
 from ecomind_core.management.base import DatabaseCommand, cannot_run
 from ecomind_core.signin_audit import ENROL, RESOURCE, staff
-from ecomind_core.two_factor import enrol, has_device
+from ecomind_core.two_factor import enrol, is_enrolled
 
 
 class Command(DatabaseCommand):
@@ -38,7 +38,7 @@ class Command(DatabaseCommand):
             if user is None or not user.is_staff:
                 raise cannot_run(f"{username!r} is not a staff account on {self.target()}: create it (createsuperuser, "
                                  "or the admin's Users page with 'Staff status') first.")
-            replacing = has_device(user, using=self.using)
+            replacing = is_enrolled(user, using=self.using)
             if replacing and not replace:
                 raise cannot_run(f"{username!r} is enrolled already; --replace gives a new key and recovery codes "
                                  "(the old ones stop working).")
