@@ -7,6 +7,7 @@ the variable and what is accepted. Messages never contain a password: the
 database URL is never echoed back.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -100,3 +101,30 @@ def database_from_url(url, *, password=None, schema=None):
         config["PASSWORD"] = password
     config["SCHEMA"] = schema or "public"
     return config
+
+
+def positive_int(name, default):
+    """``$NAME`` as a whole number of at least 1 (``default`` when unset)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"{name} must be a whole number of at least 1, not {raw!r}.")
+    return value
+
+
+def ip_networks(name):
+    """``$NAME`` as comma-separated IP addresses or CIDR networks (``10.0.0.0/8``), normalised."""
+    networks = []
+    for entry in filter(None, (part.strip() for part in os.environ.get(name, "").split(","))):
+        try:
+            networks.append(str(ipaddress.ip_network(entry, strict=False)))
+        except ValueError:
+            raise ConfigError(
+                f"{name} has {entry!r}, which is not an IP address or network: use e.g. 10.0.0.5,10.1.0.0/16."
+            ) from None
+    return networks

@@ -177,6 +177,10 @@ def test_each_readme_command_works_as_written(migrated_db, command):
     """Run as a user does from the checkout, against a migrated database; each exits 0."""
     words = command.split()
     assert words[:2] == [".venv/bin/python", "manage.py"]
+    if "alice" in words:  # the staff account the README's examples name
+        created = manage("shell", "-c", "from django.contrib.auth.models import User; "
+                         "User.objects.create_user('alice', is_staff=True)", database=migrated_db)
+        assert created.returncode == 0, created.stderr
     env = dbtools.manage_env(database=migrated_db)
     result = subprocess.run([str(ROOT / words[0]), *words[1:]], cwd=ROOT, env=env, capture_output=True, text=True,
                             timeout=300, stdin=subprocess.DEVNULL)
@@ -251,3 +255,12 @@ def test_exit_codes_live_in_one_module():
         if literal.search(path.read_text())
     ]
     assert offenders == []
+
+
+def test_every_other_applications_migrations_are_pre_deploy():
+    """A new third-party app must join MIGRATION_STAGES_OVERRIDE (ecomind/settings.py)."""
+    from django.conf import settings
+    from django.db.migrations.loader import MigrationLoader
+
+    apps_with_migrations = {app for app, _ in MigrationLoader(None, ignore_no_migrations=True).graph.nodes}
+    assert apps_with_migrations - {"ecomind_core"} == set(settings.MIGRATION_STAGES_OVERRIDE)

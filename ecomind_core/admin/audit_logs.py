@@ -9,12 +9,13 @@ from ecomind_core.models import AuditLog
 
 from .filters import PeriodFilter, recent_values_filter
 from .read_only import ReadOnlyAdminMixin
+from .sign_ins import SignInFilter
 
 
 @admin.register(AuditLog)
 class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("ts", "org_id", "user_id", "action", "resource")
-    list_filter = (recent_values_filter("action", "action"), recent_values_filter("resource", "resource"), PeriodFilter)
+    list_filter = (recent_values_filter("action", "action"), recent_values_filter("resource", "resource"), PeriodFilter, SignInFilter)
     # Exact matches only: each is an index lookup (org_id, user_id, id),
     # where Django's default icontains would scan the table.
     search_fields = ("=org_id", "=user_id", "=id")
