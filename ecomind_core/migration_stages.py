@@ -42,13 +42,16 @@ def unapplied_plan(loader):
 def split_unapplied(loader):
     """``(before_serving, after_rollout)``: the unapplied migrations by when they run.
 
-    Before serving: every unapplied pre-deploy migration, except one that
-    depends on an unapplied post-deploy migration (it waits for that one).
+    Before serving: every unapplied pre-deploy migration, as syzygy's
+    ``migrate --pre-deploy`` applies them. A pre-deploy migration that
+    depends on an unapplied post-deploy one cannot be staged (``migrate
+    --pre-deploy`` refuses the plan, ``check_migrations`` flags it): it
+    still counts as needed before serving, so readiness stays false rather
+    than a release serving without it.
     """
     before, after = [], []
     for node in unapplied_plan(loader):
-        parents = {parent.key for parent in loader.graph.node_map[node].parents}
-        if migration_stage(loader.graph.nodes[node]) == POST_DEPLOY or parents & set(after):
+        if migration_stage(loader.graph.nodes[node]) == POST_DEPLOY:
             after.append(node)
         else:
             before.append(node)
