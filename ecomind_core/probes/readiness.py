@@ -27,7 +27,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, Operation
 from django.db.migrations.loader import MigrationLoader
 from django.db.utils import load_backend
 
-from ecomind_core.db.target import connection_problem, describe
+from ecomind_core.db.target import describe, redact
 from ecomind_core.migration_stages import unapplied_before_serving
 
 #: Seconds a probe waits for the database check: the contract is an answer within 2 s.
@@ -102,7 +102,8 @@ class ReadinessCheck:
         try:
             return Verdict(True, pending_before_serving(self._applied_migrations()))
         except DatabaseError as exc:
-            return Verdict(False, problem=connection_problem(exc, self.using))
+            detail = " ".join(str(exc).split()) or type(exc).__name__
+            return Verdict(False, problem=redact(f"{describe(self.using)}: {detail}", self.using))
 
     def _applied_migrations(self):
         if self._connection is None:
