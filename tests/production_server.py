@@ -47,7 +47,7 @@ def production_env(database_url, **extra):
     """What a production container gets, with ``extra`` (None removes a variable)."""
     return dbtools.manage_env({
         "DEBUG": "false", "SECRET_KEY": "tests-only-production-key", "ALLOWED_HOSTS": PUBLIC_HOST,
-        "SECURE_SSL_REDIRECT": None, "DJANGO_SETTINGS_MODULE": None, "DATABASE_URL": database_url, **extra,
+        "SECURE_SSL_REDIRECT": None, "DATABASE_URL": database_url, **extra,
     })
 
 
