@@ -69,6 +69,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Probes first: /healthz and /readyz answer orchestrators over plain HTTP
+    # with any Host (the pod's IP), before the HTTPS redirect and the
+    # ALLOWED_HOSTS check below apply (ecomind_core/probes/middleware.py).
+    "ecomind_core.probes.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
