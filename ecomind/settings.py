@@ -150,6 +150,10 @@ MIGRATION_STAGES_OVERRIDE = {
     for label in ("admin", "auth", "contenttypes", "sessions", "axes", "otp_static", "otp_totp")
 }
 
+# check_migrations checks these apps' migrations after the named one (the
+# reviewed baseline: the legacy schema, the admin's indexes, the append-only trigger).
+CHECK_MIGRATIONS_AFTER = {"ecomind_core": "0004_audit_log_append_only"}
+
 # Where create_local_staff keeps the local demo login (DEBUG only).
 LOCAL_LOGIN_FILE = Path(env.str("LOCAL_LOGIN_FILE", default=str(BASE_DIR / "var" / "local-staff-login")))
 

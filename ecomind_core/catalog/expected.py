@@ -133,8 +133,8 @@ class TableBuilder:
 
 class PostgresTableBuilder(TableBuilder):
     def column(self, field, db_type):
-        db_default = getattr(field, "db_default", NOT_PROVIDED)
-        default = "" if db_default is NOT_PROVIDED else normalise_sql(_compile(self.model, self.editor, expression=db_default))
+        default = "" if field.db_default is NOT_PROVIDED else normalise_sql(
+            _compile(self.model, self.editor, expression=field._db_default_expression))
         identity = "by default" if isinstance(field, AUTO_FIELDS) else ""
         return Column(
             field.column, db_type, field.null and not field.primary_key, None, getattr(field, "db_collation", None) or "",
