@@ -9,7 +9,6 @@ that loads the legacy fixture: nothing outside the repository is read.
 import http.cookiejar
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import uuid
 import pytest
 
 from tests import dbtools
+from tests.checkout import copy_checkout
 from tests.dbtools import ROOT, manage
 
 README = ROOT / "README.md"
@@ -34,21 +34,6 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def clone_files(destination):
-    """The files a fresh clone of this working tree holds (tracked, plus new unignored ones)."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, check=True, capture_output=True,
-    ).stdout.decode().split("\0")
-    for relative in filter(None, listed):
-        source = ROOT / relative
-        if source.is_file():
-            target = destination / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    return destination
 
 
 def wait_for_http(url, seconds=120, process=None):
@@ -103,7 +88,7 @@ def stop(process):
 
 @pytest.mark.slow
 def test_a_fresh_clone_anywhere_runs_the_readme_commands(tmp_path):
-    clone = clone_files(tmp_path / "somewhere" / "else" / "ecomind")
+    clone = copy_checkout(tmp_path / "somewhere" / "else" / "ecomind")
     assert list(clone.parent.iterdir()) == [clone]
 
     port = free_port()
