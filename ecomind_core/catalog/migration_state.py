@@ -6,6 +6,7 @@ from django.apps import apps as installed_apps
 from django.db import DatabaseError
 from django.db.migrations.autodetector import MigrationAutodetector
 from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.recorder import MigrationRecorder
 from django.db.migrations.state import ProjectState
 
 from ecomind_core.migration_stages import split_unapplied
@@ -15,16 +16,38 @@ from .findings import ERROR, WARNING, finding
 OWNED_APPS = ("ecomind_core",)
 
 
+#: Whether the recorder's table exists, by one lookup (Django's recorder lists
+#: every table of the schema to find out, which grows with the database).
+RECORDER_TABLE_EXISTS = {
+    "postgresql": "SELECT to_regclass(%s) IS NOT NULL",
+    "sqlite": "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s)",
+}
+
+
+def applied_migrations(connection):
+    """``{(app, name): record}`` from ``django_migrations`` ({} when it does not exist)."""
+    recorder = MigrationRecorder(connection)
+    table = recorder.Migration._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(RECORDER_TABLE_EXISTS[connection.vendor],
+                       [connection.ops.quote_name(table) if connection.vendor == "postgresql" else table])
+        if not cursor.fetchone()[0]:
+            return {}
+    return {(record.app, record.name): record for record in recorder.migration_qs}
+
+
 def load(connection):
     """A loader that knows the migrations on disk; applied ones if readable.
 
     Returns ``(loader, problem)``: ``problem`` is a Finding when
     ``django_migrations`` exists but cannot be read (a catalog-only role).
+    (The project has no squashed migrations; the graph is the one on disk.)
     """
+    loader = MigrationLoader(None, ignore_no_migrations=True)
     try:
-        return MigrationLoader(connection, ignore_no_migrations=True), None
+        loader.applied_migrations = applied_migrations(connection)
+        return loader, None
     except DatabaseError as exc:
-        loader = MigrationLoader(None, ignore_no_migrations=True)
         loader.applied_migrations = None  # unknown, not "none applied"
         problem = finding("migration_state_unreadable", "django_migrations", "readable", " ".join(str(exc).split()))
         return loader, problem
