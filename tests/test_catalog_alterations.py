@@ -309,3 +309,16 @@ def test_alteration_makes_baseline_refuse_a_legacy_database_untouched(verdicts, 
 def test_the_battery_is_big_enough():
     both = [a for a in ALTERATIONS.values() if a.kind and a.severity == "error" and a.on_legacy]
     assert len(both) >= 60
+
+
+def test_a_table_owned_by_another_role_is_a_warning(migrated_db):
+    role = f"owner_{migrated_db[-8:]}"
+    dbtools.execute(migrated_db, f"CREATE ROLE {role}; ALTER TABLE audit_logs OWNER TO {role}")
+    try:
+        result = dbtools.manage("verify_schema", "--format", "json", database=migrated_db)
+        findings = json.loads(result.stdout)
+        assert result.returncode == 0, findings
+        assert [(f["kind"], f["object"], f["severity"], f["actual"]) for f in findings] == [
+            ("table_owner", "audit_logs", "warning", role)]
+    finally:
+        dbtools.execute(migrated_db, f"ALTER TABLE audit_logs OWNER TO postgres; DROP ROLE {role}")
