@@ -52,25 +52,36 @@ class AddIndexConcurrentlyIfPostgres(AddIndexConcurrently):
 DROPS_ITS_OWN = ("ban-drop-constraint",)
 
 
-class AddUniqueConstraintConcurrently(NotInTransactionMixin, AddConstraint):
-    """A UniqueConstraint on plain columns: a unique index built concurrently, then made the constraint.
-
-    ``ADD CONSTRAINT ... UNIQUE USING INDEX`` only renames the finished index
-    into a constraint: a moment's lock instead of a build under it.
-    """
+class SafeOnPostgresql(NotInTransactionMixin):
+    """Django's plain operation off PostgreSQL; on it, ``forwards_on_postgresql`` outside a transaction."""
 
     requires_non_atomic = True
-    lint_exempt = DROPS_ITS_OWN
-
-    def describe(self):
-        return f"Concurrently create unique constraint {self.constraint.name} on model {self.model_name}"
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if not _is_postgresql(schema_editor):
             return super().database_forwards(app_label, schema_editor, from_state, to_state)
         self._ensure_not_in_transaction(schema_editor)
         model = to_state.apps.get_model(app_label, self.model_name)
-        table, name = schema_editor.quote_name(model._meta.db_table), schema_editor.quote_name(self.constraint.name)
+        self.forwards_on_postgresql(schema_editor, model, schema_editor.quote_name(model._meta.db_table))
+
+    def forwards_on_postgresql(self, schema_editor, model, table):
+        raise NotImplementedError
+
+
+class AddUniqueConstraintConcurrently(SafeOnPostgresql, AddConstraint):
+    """A UniqueConstraint on plain columns: a unique index built concurrently, then made the constraint.
+
+    ``ADD CONSTRAINT ... UNIQUE USING INDEX`` only renames the finished index
+    into a constraint: a moment's lock instead of a build under it.
+    """
+
+    lint_exempt = DROPS_ITS_OWN
+
+    def describe(self):
+        return f"Concurrently create unique constraint {self.constraint.name} on model {self.model_name}"
+
+    def forwards_on_postgresql(self, schema_editor, model, table):
+        name = schema_editor.quote_name(self.constraint.name)
         columns = ", ".join(schema_editor.quote_name(model._meta.get_field(f).column) for f in self.constraint.fields)
         schema_editor.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}")
         schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
@@ -78,13 +89,13 @@ class AddUniqueConstraintConcurrently(NotInTransactionMixin, AddConstraint):
         schema_editor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} UNIQUE USING INDEX {name}")
 
 
-class NotValidThenValidate(NotInTransactionMixin):
+class NotValidThenValidate(SafeOnPostgresql):
     """Add a constraint ``NOT VALID`` (no scan under the lock), then ``VALIDATE`` it (writers go on)."""
 
-    requires_non_atomic = True
     lint_exempt = DROPS_ITS_OWN
 
-    def add_not_valid(self, schema_editor, table, name, definition):
+    @staticmethod
+    def add_not_valid(schema_editor, table, name, definition):
         schema_editor.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}")
         schema_editor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition} NOT VALID")
         schema_editor.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}")
@@ -96,14 +107,9 @@ class AddCheckConstraintNotValid(NotValidThenValidate, AddConstraint):
     def describe(self):
         return f"Add check constraint {self.constraint.name} to model {self.model_name} (NOT VALID, then VALIDATE)"
 
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if not _is_postgresql(schema_editor):
-            return super().database_forwards(app_label, schema_editor, from_state, to_state)
-        self._ensure_not_in_transaction(schema_editor)
-        model = to_state.apps.get_model(app_label, self.model_name)
+    def forwards_on_postgresql(self, schema_editor, model, table):
         check = self.constraint._get_check_sql(model, schema_editor)
-        self.add_not_valid(schema_editor, schema_editor.quote_name(model._meta.db_table),
-                           schema_editor.quote_name(self.constraint.name), f"CHECK ({check})")
+        self.add_not_valid(schema_editor, table, schema_editor.quote_name(self.constraint.name), f"CHECK ({check})")
 
 
 class AddForeignKeyNotValid(NotValidThenValidate, AddField):
@@ -112,13 +118,9 @@ class AddForeignKeyNotValid(NotValidThenValidate, AddField):
     def describe(self):
         return f"Add foreign key field {self.name} to {self.model_name} (index concurrently, NOT VALID, then VALIDATE)"
 
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if not _is_postgresql(schema_editor):
-            return super().database_forwards(app_label, schema_editor, from_state, to_state)
-        self._ensure_not_in_transaction(schema_editor)
-        model = to_state.apps.get_model(app_label, self.model_name)
+    def forwards_on_postgresql(self, schema_editor, model, table):
         field = model._meta.get_field(self.name)
-        table, column = schema_editor.quote_name(model._meta.db_table), schema_editor.quote_name(field.column)
+        column = schema_editor.quote_name(field.column)
         definition, params = schema_editor.column_sql(model, field)
         schema_editor.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}", params)
         if field.db_index:
@@ -134,7 +136,7 @@ class AddForeignKeyNotValid(NotValidThenValidate, AddField):
         return AddField.database_backwards(self, app_label, schema_editor, from_state, to_state)
 
 
-class SetNotNullThroughCheck(NotInTransactionMixin, AlterField):
+class SetNotNullThroughCheck(SafeOnPostgresql, AlterField):
     """``null=True`` to ``null=False`` without a scan under the exclusive lock.
 
     ``CHECK (col IS NOT NULL) NOT VALID``, ``VALIDATE`` (writers go on), then
@@ -142,7 +144,6 @@ class SetNotNullThroughCheck(NotInTransactionMixin, AlterField):
     instead of scanning, then the helper check is dropped.
     """
 
-    requires_non_atomic = True
     #: The release still running may write NULL: after the rollout (syzygy reads this).
     stage = Stage.POST_DEPLOY
     #: The linter reads any ``SET NOT NULL`` as a scan, and squawk any dropped
@@ -153,17 +154,11 @@ class SetNotNullThroughCheck(NotInTransactionMixin, AlterField):
     def describe(self):
         return f"Make field {self.name} of {self.model_name} NOT NULL (through a validated CHECK)"
 
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if not _is_postgresql(schema_editor):
-            return super().database_forwards(app_label, schema_editor, from_state, to_state)
-        self._ensure_not_in_transaction(schema_editor)
-        model = to_state.apps.get_model(app_label, self.model_name)
+    def forwards_on_postgresql(self, schema_editor, model, table):
         field = model._meta.get_field(self.name)
-        table, column = schema_editor.quote_name(model._meta.db_table), schema_editor.quote_name(field.column)
+        column = schema_editor.quote_name(field.column)
         helper = schema_editor.quote_name(f"{model._meta.db_table}_{field.column}_not_null")
-        schema_editor.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {helper}")
-        schema_editor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {helper} CHECK ({column} IS NOT NULL) NOT VALID")
-        schema_editor.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {helper}")
+        NotValidThenValidate.add_not_valid(schema_editor, table, helper, f"CHECK ({column} IS NOT NULL)")
         schema_editor.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL")
         schema_editor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {helper}")
 

@@ -325,16 +325,10 @@ class Rule(CatalogObject):
 
 
 @dataclass(frozen=True)
-class Policy(CatalogObject):
+class Policy(Rule):
     """A row-level security policy: no model declares one."""
 
-    name: str
-    definition: str
-
     UNEXPECTED = "policy_unexpected"
-
-    def describe(self):
-        return self.definition
 
 
 @dataclass(frozen=True)
