@@ -4,11 +4,13 @@ Secure by default: ``DEBUG`` is off unless ``DEBUG=true``, and with it off the
 project refuses to start without ``SECRET_KEY``. See docs/deployment/secrets.md.
 """
 
+import datetime
 from pathlib import Path
 
 import environ
+from syzygy.constants import Stage
 
-from ecomind.config import ConfigError, database_from_url, read_secret
+from ecomind.config import ConfigError, database_from_url, ip_networks, positive_int, read_secret
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -18,12 +20,18 @@ env = environ.Env()
 if (BASE_DIR / ".env").is_file():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
+_BOOLEANS = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+
 
 def _bool(name, default):
-    try:
-        return env.bool(name, default=default)
-    except ValueError:
-        raise ConfigError(f"{name} must be true or false.") from None
+    # Strict: django-environ reads any unknown word as false, and a typo in
+    # ADMIN_REQUIRE_2FA=ture must not quietly turn two-factor off.
+    value = env.str(name, default="").strip().lower()
+    if not value:
+        return default
+    if value not in _BOOLEANS:
+        raise ConfigError(f"{name} must be true or false, not {value!r}.")
+    return _BOOLEANS[value]
 
 
 DEBUG = _bool("DEBUG", False)
@@ -51,17 +59,29 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "pgtrigger",
+    "axes",  # before ecomind_core: its lockout bookkeeping runs before the sign-in audit reads it
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "ecomind_core",
+    # After ecomind_core, whose migrate and makemigrations build on syzygy's.
+    "syzygy",
 ]
 
 MIDDLEWARE = [
+    # Probes first: /healthz and /readyz answer orchestrators over plain HTTP
+    # with any Host (the pod's IP), before the HTTPS redirect and the
+    # ALLOWED_HOSTS check below apply (ecomind_core/probes/middleware.py).
+    "ecomind_core.probes.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): signed in with a second factor
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the lockout page
 ]
 
 ROOT_URLCONF = "ecomind.urls"
@@ -88,7 +108,10 @@ WSGI_APPLICATION = "ecomind.wsgi.application"
 # Lower case: not a setting, so it never shows in diffsettings or debug pages.
 _database_url = read_secret("DATABASE_URL")
 if _database_url:
-    _default_db = database_from_url(_database_url, password=read_secret("DATABASE_PASSWORD"))
+    # DATABASE_SCHEMA: the one schema the project's tables live in (default public).
+    _default_db = database_from_url(
+        _database_url, password=read_secret("DATABASE_PASSWORD"), schema=env.str("DATABASE_SCHEMA", default="public")
+    )
 else:
     # SQLITE_PATH moves the embedded file (tests use it to keep yours intact).
     _default_db = {"ENGINE": "django.db.backends.sqlite3", "NAME": env.str("SQLITE_PATH", default=str(BASE_DIR / "db.sqlite3"))}
@@ -118,12 +141,65 @@ STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "var" / "static"))
 # to models of other apps that leave it out.
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Other applications' migrations come with the code that needs them: they
+# run before the release serves (django-syzygy's pre-deploy stage), whatever
+# their operations. Only EcoMind's own migrations are staged by what they do
+# (ecomind_core/migration_stages.py); a test keeps this list complete.
+MIGRATION_STAGES_OVERRIDE = {
+    label: Stage.PRE_DEPLOY
+    for label in ("admin", "auth", "contenttypes", "sessions", "axes", "otp_static", "otp_totp")
+}
+
+# check_migrations checks these apps' migrations after the named one (the
+# reviewed baseline: the legacy schema, the admin's indexes, the append-only trigger).
+CHECK_MIGRATIONS_AFTER = {"ecomind_core": "0004_audit_log_append_only"}
+
 # Where create_local_staff keeps the local demo login (DEBUG only).
 LOCAL_LOGIN_FILE = Path(env.str("LOCAL_LOGIN_FILE", default=str(BASE_DIR / "var" / "local-staff-login")))
 
 # Migrations (see ecomind_core/management/commands/migrate.py).
 MIGRATION_LOCK_TIMEOUT = env.str("MIGRATION_LOCK_TIMEOUT", default="10s")
 MIGRATION_DB_WAIT = env.int("MIGRATION_DB_WAIT", default=30)
+# After a lock timeout: how many more tries, and the first wait (doubling).
+MIGRATION_LOCK_RETRIES = env.int("MIGRATION_LOCK_RETRIES", default=3)
+MIGRATION_LOCK_RETRY_WAIT = env.str("MIGRATION_LOCK_RETRY_WAIT", default="2s")
+
+# Staff sign-in (docs/admin.md, "Signing in"): lockout after repeated
+# failures, two-factor codes, sessions that expire when idle. Each is an
+# environment variable with a safe default.
+# Failures in a row, per account and per client address, before a lockout.
+ADMIN_LOCKOUT_FAILURES = positive_int("ADMIN_LOCKOUT_FAILURES", 10)
+# How long a lockout lasts; every attempt while locked starts it again.
+ADMIN_LOCKOUT_MINUTES = positive_int("ADMIN_LOCKOUT_MINUTES", 15)
+# Load balancers whose X-Forwarded-For is believed (addresses or networks);
+# from any other peer the client address is REMOTE_ADDR.
+TRUSTED_PROXIES = ip_networks("TRUSTED_PROXIES")
+# Every staff account needs a second factor (an authenticator app's code or
+# a recovery code). On by default in production: every staff account can
+# read the audit trail and customers' emails, so not only superusers.
+ADMIN_REQUIRE_2FA = _bool("ADMIN_REQUIRE_2FA", not DEBUG)
+# A session unused this long is over (the database session store enforces it).
+ADMIN_SESSION_IDLE_MINUTES = positive_int("ADMIN_SESSION_IDLE_MINUTES", 30)
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: a locked-out account or address is refused before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout state in the database: every replica sees the same counts, with no shared cache to run.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = ADMIN_LOCKOUT_FAILURES
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=ADMIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # an account from anywhere, and an address for any account
+AXES_RESET_ON_SUCCESS = True  # failures "in a row": a successful sign-in starts the count again
+AXES_CLIENT_IP_CALLABLE = "ecomind_core.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "ecomind_core.lockout.lockout_response"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]  # masked in axes' log lines and stored form data
+AXES_DISABLE_ACCESS_LOG = True  # sign-ins are recorded in audit_logs; no second, unbounded log
+AXES_ENABLE_ADMIN = False  # unlocking is unlock_staff's job, which records it in audit_logs
+OTP_TOTP_ISSUER = "EcoMind"  # the name authenticator apps show
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # the admin's device pages never show a secret key or its QR code
+SESSION_COOKIE_AGE = ADMIN_SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True  # each request moves the expiry on, so the age above is an idle time
 
 # Production hardening, on whenever DEBUG is off; each can be relaxed by
 # its environment variable (e.g. behind a proxy that already redirects).

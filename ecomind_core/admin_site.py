@@ -4,8 +4,14 @@ The four daily tables have composite primary keys, which Django's admin
 cannot register; their read-only Daily footprint page is listed here with
 the EcoMind models, so it shows on the index and in the side bar like any
 other, for whoever may view the daily totals.
+
+It is also where the second factor is enforced: with
+``ADMIN_REQUIRE_2FA`` on, only a session signed in with a code from the
+staff member's device gets in (django-otp's ``OTPAdminSite`` rule), whatever
+else logged the account in.
 """
 
+from django.conf import settings
 from django.contrib import admin
 from django.urls import path, reverse
 
@@ -13,6 +19,16 @@ from django.urls import path, reverse
 class EcoMindAdminSite(admin.AdminSite):
     site_header = "EcoMind administration"
     site_title = "EcoMind admin"
+    login_template = "admin/ecomind_core/login.html"
+
+    @property
+    def login_form(self):
+        from ecomind_core.admin.login import StaffLoginForm
+
+        return StaffLoginForm
+
+    def has_permission(self, request):
+        return super().has_permission(request) and (not settings.ADMIN_REQUIRE_2FA or request.user.is_verified())
 
     def get_urls(self):
         from ecomind_core.admin.daily import DailyFootprintView

@@ -7,6 +7,8 @@ class EcomindCoreConfig(AppConfig):
     verbose_name = "EcoMind"
 
     def ready(self):
+        from ecomind_core import signin_audit
         from ecomind_core.auditors import ensure_auditors_group
 
         post_migrate.connect(ensure_auditors_group, sender=self, dispatch_uid="ecomind_core.auditors")
+        signin_audit.connect()

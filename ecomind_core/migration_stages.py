@@ -1,44 +1,63 @@
 """Which migrations must be applied before a release serves, and which wait until after.
 
-Expand/contract: a migration is *pre-deploy* when the release still running
-keeps working after it (adding a table, a nullable column, an index), and
-*post-deploy* when it would break that release (dropping or renaming what it
-reads or writes). ``migrate --pre-deploy`` applies the pre-deploy ones before
-the rollout; plain ``migrate`` after the rollout applies the rest. A
-migration may say its stage itself: ``stage = "post_deploy"``.
+Expand/contract, as django-syzygy stages it: a migration is *pre-deploy*
+when the release still running keeps working after it (a new table, a
+nullable column, an index), and *post-deploy* when it would break that
+release (dropping or renaming what it reads or writes). ``migrate
+--pre-deploy`` applies the pre-deploy ones before the rollout; plain
+``migrate`` after the rollout applies the rest.
+
+A migration's stage is syzygy's: declared (``stage = Stage.POST_DEPLOY``),
+or inferred from its operations (``RemoveField`` and ``DeleteModel`` are
+post-deploy; renames say their stage through syzygy's ``RenameField`` /
+``RenameModel``, which ``makemigrations`` writes and ``check_migrations``
+insists on).
 """
 
-from django.db.migrations import DeleteModel, RemoveField, RenameField, RenameModel
+from syzygy.constants import Stage
+from syzygy.exceptions import AmbiguousStage
+from syzygy.plan import get_migration_stage
 
-PRE_DEPLOY, POST_DEPLOY = "pre_deploy", "post_deploy"
-#: Operations that break the release still running, whose code names what they remove.
-CONTRACTING_OPERATIONS = (DeleteModel, RemoveField, RenameField, RenameModel)
+PRE_DEPLOY, POST_DEPLOY = Stage.PRE_DEPLOY, Stage.POST_DEPLOY
 
 
 def migration_stage(migration):
-    """``PRE_DEPLOY`` or ``POST_DEPLOY`` for one migration."""
-    declared = getattr(migration, "stage", None)
-    if declared is not None:
-        return str(getattr(declared, "value", declared))
-    if any(isinstance(operation, CONTRACTING_OPERATIONS) for operation in migration.operations):
+    """``PRE_DEPLOY`` or ``POST_DEPLOY``; a migration of mixed stages counts as post-deploy."""
+    try:
+        return get_migration_stage(migration) or PRE_DEPLOY
+    except AmbiguousStage:
         return POST_DEPLOY
-    return PRE_DEPLOY
+
+
+def unapplied_plan(loader):
+    """Unapplied migrations in the order ``migrate`` applies them: ``[(app, name), ...]``."""
+    plan = []
+    for target in loader.graph.leaf_nodes():
+        for node in loader.graph.forwards_plan(target):
+            if node not in loader.applied_migrations and node not in plan:
+                plan.append(node)
+    return plan
+
+
+def split_unapplied(loader):
+    """``(before_serving, after_rollout)``: the unapplied migrations by when they run.
+
+    Before serving: every unapplied pre-deploy migration, as syzygy's
+    ``migrate --pre-deploy`` applies them. A pre-deploy migration that
+    depends on an unapplied post-deploy one cannot be staged (``migrate
+    --pre-deploy`` refuses the plan, ``check_migrations`` flags it): it
+    still counts as needed before serving, so readiness stays false rather
+    than a release serving without it.
+    """
+    before, after = [], []
+    for node in unapplied_plan(loader):
+        if migration_stage(loader.graph.nodes[node]) == POST_DEPLOY:
+            after.append(node)
+        else:
+            before.append(node)
+    return before, after
 
 
 def unapplied_before_serving(loader):
-    """Unapplied migrations this release needs before it serves, in order: ``[(app, name), ...]``.
-
-    Every unapplied pre-deploy migration, except one that depends on an
-    unapplied post-deploy migration (it waits for that one).
-    """
-    needed, deferred = [], set()
-    for target in loader.graph.leaf_nodes():
-        for node in loader.graph.forwards_plan(target):
-            if node in loader.applied_migrations or node in needed or node in deferred:
-                continue
-            parents = {parent.key for parent in loader.graph.node_map[node].parents}
-            if migration_stage(loader.graph.nodes[node]) == POST_DEPLOY or parents & deferred:
-                deferred.add(node)
-            else:
-                needed.append(node)
-    return needed
+    """Unapplied migrations this release needs before it serves, in order."""
+    return split_unapplied(loader)[0]

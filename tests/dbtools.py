@@ -19,10 +19,13 @@ FIXTURES = ROOT / "tests" / "fixtures"
 LEGACY_001 = FIXTURES / "legacy" / "alembic-001.sql"
 SERVER = os.environ.get("ECOMIND_TEST_PG", "postgres://postgres@127.0.0.1:5432")
 
-OWNED_TABLES = (
-    "orgs", "users", "events_enriched", "daily_org_agg", "daily_user_agg",
-    "daily_provider_agg", "daily_model_agg", "audit_logs",
-)
+
+
+def owned_tables():
+    """The tables of ecomind_core's models, from the models themselves."""
+    from django.apps import apps
+
+    return tuple(model._meta.db_table for model in apps.get_app_config("ecomind_core").get_models())
 
 
 def url(dbname):
@@ -91,11 +94,12 @@ def manage_env(env=None, database=None):
     return full_env
 
 
-def table_checksums(dbname, tables=OWNED_TABLES):
+def table_checksums(dbname, tables=None):
     """Row count and an md5 over every row (as text, in a stable order) per table.
 
     One aggregate query per table; fine for test-sized data.
     """
+    tables = tables or owned_tables()
     result = {}
     with connect(dbname) as conn:
         for table in tables:
@@ -113,13 +117,13 @@ def public_tables(dbname):
     return [r[0] for r in rows]
 
 
-def catalog_snapshot(dbname, tables=OWNED_TABLES):
+def catalog_snapshot(dbname, tables=None):
     """An independent oracle of a database's catalog, straight from pg_catalog.
 
     Kept deliberately separate from ecomind_core's catalog module so the two
     check each other.
     """
-    tables = list(tables)
+    tables = list(tables or owned_tables())
     with connect(dbname) as conn:
         def rows(query):
             return sorted(tuple(r) for r in conn.execute(query, [tables]).fetchall())
@@ -148,8 +152,9 @@ def catalog_snapshot(dbname, tables=OWNED_TABLES):
         }
 
 
-def table_columns(dbname, tables=OWNED_TABLES):
+def table_columns(dbname, tables=None):
     """Table -> its column names in order, as the database has them now."""
+    tables = tables or owned_tables()
     rows = execute(
         dbname,
         "SELECT table_name, array_agg(column_name::text ORDER BY ordinal_position) FROM information_schema.columns "

@@ -167,6 +167,8 @@ def test_refuses_hand_altered_database(scratch_db, alteration):
 def test_opt_in_renames_labels_keeps_rows_and_verifies_clean(scratch_db):
     build(scratch_db, "pre-migration")
     columns = dbtools.table_columns(scratch_db)
+    # create-all's order, as real pre-migration databases have it
+    assert columns["users"] == ["id", "org_id", "email", "name", "password_hash", "role", "created_at"]
     before = dbtools.column_checksums(scratch_db, columns, casefold=True, where=OLD_ROWS)
     unowned_before = dbtools.table_checksums(scratch_db, ("alerts", "notifications", "reports"))
 

@@ -1,10 +1,11 @@
-"""A real browser: headless Chromium (Debian's package) at 1280x900 drives the admin.
+"""A real browser: headless Chromium (Debian's package) at 1280x900 drives the admin and the sign-in.
 
 Logs in as staff; filters the audit log and opens one entry; reads the
 events list's footprint columns without scrolling sideways; opens the Daily
-footprint page from the side bar. Saves a screenshot of each page to
-test-artifacts/. Skipped where chromium is not installed, except under CI,
-where it must run (scripts/test installs it).
+footprint page from the side bar; signs in with a two-factor code computed as
+an authenticator app would (tests/totp.py) from what ``enrol_totp`` printed.
+Saves a screenshot of each page to test-artifacts/. Skipped where chromium is
+not installed, except under CI, where it must run (scripts/test installs it).
 """
 
 import base64
@@ -15,11 +16,14 @@ import tempfile
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils import timezone
 
 from ecomind_core import factories
+from ecomind_core.admin.login import TWO_FACTOR_REFUSAL
 from ecomind_core.rollups import rebuild_daily_totals
-from tests.dbtools import ROOT
+from tests import totp
+from tests.dbtools import ROOT, manage
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -84,7 +88,7 @@ def test_staff_filters_the_audit_log_and_reads_an_entry(browser, live_server):
 
     log_in(browser, live_server)
     browser.find_element(By.LINK_TEXT, "Audit logs").click()
-    assert len(browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")) == 6
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")) == 7  # the six above and this sign-in
 
     browser.find_element(By.LINK_TEXT, "export").click()  # the action filter
     rows = browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
@@ -153,3 +157,32 @@ def test_daily_footprint_page_from_the_side_bar_shows_axes_and_units(browser, li
     assert "No footprint recorded" in browser.find_element(By.CSS_SELECTOR, "p.daily-empty").text
     assert not browser.find_elements(By.CSS_SELECTOR, "figure.daily-chart")
     screenshot(browser, "admin-daily-footprint-empty.png")
+
+
+def test_staff_signs_in_with_a_code_from_the_authenticator_app(browser, live_server, settings):
+    from selenium.webdriver.common.by import By
+
+    settings.ADMIN_REQUIRE_2FA = True
+    get_user_model().objects.create_user("support", password="support-pw-2026", is_staff=True, is_superuser=True)
+    enrolled = manage("enrol_totp", "support", database=connection.settings_dict["NAME"])
+    assert enrolled.returncode == 0, enrolled.stderr
+    uri = next(line.strip() for line in enrolled.stdout.splitlines() if line.strip().startswith("otpauth://"))
+
+    def sign_in(code):
+        for name, value in (("username", "support"), ("password", "support-pw-2026"), ("otp_token", code)):
+            field = browser.find_element(By.NAME, name)
+            field.clear()
+            field.send_keys(value)
+        browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+
+    browser.get(f"{live_server.url}/admin/")
+    sign_in("")  # the password alone
+    assert TWO_FACTOR_REFUSAL in browser.find_element(By.CSS_SELECTOR, "p.errornote").text
+    screenshot(browser, "admin-two-factor-sign-in.png")
+
+    sign_in(totp.code(uri))
+    browser.find_element(By.LINK_TEXT, "Audit logs").click()
+    browser.find_element(By.LINK_TEXT, "Sign-ins, failures and lockouts").click()
+    actions = [row.find_element(By.CSS_SELECTOR, ".field-action").text
+               for row in browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")]
+    assert actions == ["auth.login", "auth.login_failed", "auth.enrol_totp"]

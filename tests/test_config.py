@@ -75,3 +75,19 @@ def test_diffsettings_masks_every_secret():
     assert result.returncode == 0, result.stderr
     assert PASSWORD not in result.stdout and "a-very-secret-key-for-this-test" not in result.stdout
     assert "db.internal" in result.stdout
+
+
+@pytest.mark.parametrize("password", ["qx7@zz9:/kwv#vj4", "qx7/zz9", "qx7?zz9", "qx7#zz9"])
+def test_a_password_with_unencoded_special_characters_is_never_echoed_even_in_pieces(password):
+    result = manage("migrate", "--no-input", env={"DATABASE_URL": f"postgresql://app:{password}@db.internal/ecomind"})
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert "percent-encoded" in result.stderr and "DATABASE_PASSWORD" in result.stderr
+    for piece in ("qx7", "zz9", "kwv", "vj4"):
+        assert piece not in result.stdout + result.stderr
+
+
+def test_a_short_password_is_masked_without_mangling_the_message():
+    result = manage("migrate", "--no-input", "--wait", "0", env={"DATABASE_URL": "postgresql://app:p@127.0.0.1:1/ecomind"})
+    assert result.returncode == 2
+    assert "cannot connect to postgresql://app:***@127.0.0.1:1/ecomind" in result.stderr
+    assert "***ostgresql" not in result.stderr and "postgresql" in result.stderr

@@ -64,16 +64,67 @@ def test_sigkill_mid_migration_leaves_a_consistent_database(scratch_db):
     assert manage("verify_schema", database=scratch_db).returncode == 0
 
 
-def test_lock_timeout_fails_cleanly_and_a_rerun_is_safe(scratch_db):
+def test_lock_timeout_fails_cleanly_names_the_blocker_and_a_rerun_is_safe(scratch_db):
     assert manage("migrate", "ecomind_core", "0001", database=scratch_db).returncode == 0
-    with psycopg.connect(dbtools.url(scratch_db)) as blocker:
+    with psycopg.connect(dbtools.url(scratch_db), application_name="long-report") as blocker:
         blocker.execute("LOCK TABLE users IN ACCESS SHARE MODE")
-        result = manage("migrate", "--no-input", "--lock-timeout", "500ms", database=scratch_db)
+        pid = blocker.info.backend_pid
+        result = manage("migrate", "--no-input", "--lock-timeout", "500ms", "--lock-retries", "0", database=scratch_db)
         blocker.rollback()
     assert result.returncode == 3
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "lock_timeout (500ms)" in lines[0] and "re-running is safe" in lines[0]
+    assert f"pid {pid} (long-report, idle in transaction, transaction open" in lines[0]
+    assert "ecomind_core.0002_user_password_hash was rolled back" in lines[0]
     assert manage("migrate", "--no-input", database=scratch_db).returncode == 0
+
+
+def test_lock_timeout_is_retried_with_backoff_until_the_blocker_goes(scratch_db):
+    assert manage("migrate", "ecomind_core", "0001", database=scratch_db).returncode == 0
+    blocker = psycopg.connect(dbtools.url(scratch_db), application_name="nightly-export")
+    blocker.execute("LOCK TABLE users IN ACCESS SHARE MODE")
+    migrate = subprocess.Popen(
+        [sys.executable, str(dbtools.ROOT / "manage.py"), "migrate", "--no-input", "--lock-timeout", "300ms",
+         "--lock-retries", "5"],
+        cwd=dbtools.ROOT, env=dbtools.manage_env({"MIGRATION_LOCK_RETRY_WAIT": "200ms"}, scratch_db),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    lines = []
+    for line in migrate.stdout:  # until the first retry is announced
+        lines.append(line)
+        if "retrying" in line:
+            break
+    blocker.rollback()
+    blocker.close()
+    rest, err = migrate.communicate(timeout=120)
+    out = "".join(lines) + rest
+    assert migrate.returncode == 0, out + err
+    assert "lock_timeout (300ms) hit in ecomind_core.0002_user_password_hash, blocked by pid" in out
+    assert "nightly-export" in out and "retrying in 0.2s (1 of 5)" in out
+    assert manage("verify_schema", database=scratch_db).returncode == 0
+
+
+def test_lock_timeout_in_a_non_atomic_migration_says_what_may_remain(scratch_db):
+    assert manage("migrate", "ecomind_core", "0002", database=scratch_db).returncode == 0
+    with psycopg.connect(dbtools.url(scratch_db)) as blocker:
+        blocker.execute("LOCK TABLE audit_logs IN SHARE MODE")  # what a CREATE INDEX CONCURRENTLY must wait for
+        result = manage("migrate", "--no-input", "--lock-timeout", "500ms", "--lock-retries", "0", database=scratch_db)
+        blocker.rollback()
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "ecomind_core.0003_audit_log_admin_indexes is not atomic" in result.stderr
+    assert "re-running repairs it" in result.stderr
+    assert manage("migrate", "--no-input", database=scratch_db).returncode == 0
+    assert manage("verify_schema", database=scratch_db).returncode == 0
+
+
+def test_plain_migrate_on_a_legacy_database_refuses_before_writing(legacy_db):
+    before = dbtools.catalog_snapshot(legacy_db), dbtools.public_tables(legacy_db), dbtools.table_checksums(legacy_db)
+    result = manage("migrate", "--no-input", database=legacy_db)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.count("\n") == 1 and "baseline --dry-run" in result.stderr and "Nothing was written" in result.stderr
+    after = dbtools.catalog_snapshot(legacy_db), dbtools.public_tables(legacy_db), dbtools.table_checksums(legacy_db)
+    assert after == before
+    assert "django_migrations" not in dbtools.public_tables(legacy_db)
 
 
 def test_unreachable_server_gives_up_after_the_wait(scratch_db):
@@ -107,10 +158,3 @@ def test_waits_for_a_database_that_comes_up(scratch_db):
         dbtools.drop_database(late)
 
 
-def test_plain_migrate_on_a_legacy_database_points_to_baseline(legacy_db):
-    before = dbtools.catalog_snapshot(legacy_db), dbtools.table_checksums(legacy_db)
-    result = manage("migrate", "--no-input", database=legacy_db)
-    assert result.returncode == 1
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "already exists" in lines[0] and "manage.py baseline --dry-run" in lines[0]
-    assert (dbtools.catalog_snapshot(legacy_db), dbtools.table_checksums(legacy_db)) == before

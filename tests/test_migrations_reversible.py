@@ -37,7 +37,7 @@ def test_zero_and_back_on_realistic_data(full_db):
     counts = {t: c[0] for t, c in dbtools.table_checksums(full_db).items()}
     assert counts["events_enriched"] == 6000 and counts["audit_logs"] == 1500 and counts["daily_user_agg"] > 1000
     migrate(full_db, APP, "zero")
-    assert not set(dbtools.OWNED_TABLES) & set(dbtools.public_tables(full_db))
+    assert not set(dbtools.owned_tables()) & set(dbtools.public_tables(full_db))
     assert dbtools.catalog_snapshot(full_db)["enums"] == []  # plantype and role dropped with their tables
     migrate(full_db)
     assert manage("verify_schema", database=full_db).returncode == 0

@@ -13,29 +13,14 @@ them; each test then reads its own verdict.
 """
 
 import json
-import subprocess
-import sys
-import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from types import SimpleNamespace
 
 import pytest
 
 from tests import dbtools
+from tests.drift_harness import Drift, Runner, check
 
 WORKERS = 4
-
-
-@dataclass(frozen=True)
-class Drift:
-    sql: str
-    #: The finding kind that must name the drift; None: a harmless change, no finding at all.
-    kind: str | None = None
-    object: str | None = None
-    severity: str = "error"
-    #: Other tables the drift legitimately reaches (a cascade, an object moved between tables).
-    also: tuple = ()
 
 
 def recreate_index(name, definition):
@@ -132,12 +117,13 @@ DRIFTS = {
     "column dropped": Drift("ALTER TABLE events_enriched DROP COLUMN node_type", "column_missing", "events_enriched.node_type"),
     "column renamed": Drift("ALTER TABLE audit_logs RENAME COLUMN details TO detail", "column_missing", "audit_logs.details"),
     "extra column": Drift("ALTER TABLE audit_logs ADD COLUMN ip varchar", "column_unexpected", "audit_logs.ip"),
+    # Column position changes no read or write (every client names its
+    # columns; docs/verify_schema.md): not drift.
     "column order (dropped and re-added)": Drift(
-        "ALTER TABLE events_enriched DROP COLUMN region; ALTER TABLE events_enriched ADD COLUMN region varchar",
-        "column_order", "events_enriched"),
+        "ALTER TABLE events_enriched DROP COLUMN region; ALTER TABLE events_enriched ADD COLUMN region varchar"),
     "column order of a NOT NULL column": Drift(
         "ALTER TABLE orgs DROP COLUMN name; ALTER TABLE orgs ADD COLUMN name varchar NOT NULL DEFAULT ''; "
-        "ALTER TABLE orgs ALTER COLUMN name DROP DEFAULT", "column_order", "orgs"),
+        "ALTER TABLE orgs ALTER COLUMN name DROP DEFAULT"),
     # -- primary keys ---------------------------------------------------------
     "primary key dropped": Drift("ALTER TABLE audit_logs DROP CONSTRAINT audit_logs_pkey", "primary_key_missing", "audit_logs"),
     "referenced primary key dropped": Drift(
@@ -259,67 +245,6 @@ DRIFTS = {
 }
 
 
-#: verify_schema as ``manage.py`` runs it (exit code from SystemExit or
-#: CommandError.returncode), on one ``--database`` alias per clone, in one
-#: long-lived process: Django's start-up would otherwise be most of the cost.
-VERIFIER = """
-import io, json, sys
-import django
-django.setup()
-from django.core.management import call_command
-from django.core.management.base import CommandError
-from django.db import connections
-
-for line in sys.stdin:
-    connections.settings["drift"] = {**connections.settings["default"], "NAME": line.strip()}
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command("verify_schema", "--database", "drift", "--format", "json", stdout=out, stderr=err)
-        code = 0
-    except SystemExit as exc:
-        code = exc.code
-    except CommandError as exc:
-        code = exc.returncode
-        err.write(str(exc))
-    finally:
-        connections["drift"].close()
-        del connections["drift"]
-    print(json.dumps({"returncode": code, "stdout": out.getvalue(), "stderr": err.getvalue()}), flush=True)
-"""
-
-
-class Verifier:
-    def __init__(self, template):
-        env = dbtools.manage_env({"DJANGO_SETTINGS_MODULE": "ecomind.settings"}, template)
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", VERIFIER], cwd=dbtools.ROOT, env=env, text=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        )
-        self.lock = threading.Lock()
-
-    def verify(self, dbname):
-        with self.lock:
-            self.process.stdin.write(dbname + "\n")
-            self.process.stdin.flush()
-            reply = self.process.stdout.readline()
-        assert reply, "the verifier process died"
-        return SimpleNamespace(**json.loads(reply))
-
-    def close(self):
-        self.process.stdin.close()
-        self.process.wait(timeout=30)
-
-
-def check(template, verifier, drift):
-    """Apply ``drift`` to a clone of ``template`` and run verify_schema on it."""
-    clone = dbtools.clone_database(template, prefix="drift")
-    try:
-        dbtools.execute(clone, drift.sql)
-        return verifier.verify(clone)
-    finally:
-        dbtools.drop_database(clone)
-
-
 @pytest.fixture(scope="module")
 def verdicts(request, migrated_template):
     """verify_schema's future result for every selected drift: clones are made a few at a time."""
@@ -327,7 +252,7 @@ def verdicts(request, migrated_template):
         item.callspec.params["name"] for item in request.session.items
         if item.module is request.module and "name" in getattr(getattr(item, "callspec", None), "params", {})
     }
-    verifier = Verifier(migrated_template)
+    verifier = Runner(migrated_template)
     try:
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             futures = {name: pool.submit(check, migrated_template, verifier, DRIFTS[name]) for name in sorted(wanted)}

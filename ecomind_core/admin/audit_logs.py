@@ -11,12 +11,13 @@ from .filters import PeriodFilter, recent_values_filter
 from .keyset import KeysetPagingMixin
 from .read_only import ReadOnlyAdminMixin
 from .search import ExactIdSearchMixin
+from .sign_ins import SignInFilter
 
 
 @admin.register(AuditLog)
 class AuditLogAdmin(ExactIdSearchMixin, KeysetPagingMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("ts", "org_id", "user_id", "action", "resource")
-    list_filter = (recent_values_filter("action", "action"), recent_values_filter("resource", "resource"), PeriodFilter)
+    list_filter = (recent_values_filter("action", "action"), recent_values_filter("resource", "resource"), PeriodFilter, SignInFilter)
     # Plain equality on the id columns, each an index lookup (search.py);
     # Django's "=" prefix would compare UPPER(column) and read the table.
     id_search_fields = {"id": AuditLog, "org_id": Organisation, "user_id": CustomerUser}

@@ -13,6 +13,8 @@ from ecomind_core.catalog.migration_state import OWNED_APPS
 APP = OWNED_APPS[0]
 #: Which initial migration each legacy revision corresponds to.
 INITIAL_FOR_REVISION = {"001": "0001_initial", "002": "0002_user_password_hash"}
+#: The legacy migration tool's bookkeeping table: its row is the revision.
+LEGACY_TABLE = "alembic_version"
 #: The column whose presence tells revision 002 (and pre-migration) from 001.
 REVISION_002_COLUMN = ("users", "password_hash")
 
@@ -39,6 +41,8 @@ class Inspection:
     table_sizes: dict = field(default_factory=dict)
     alembic_version: str | None = None
     missing_tables: list = field(default_factory=list)
+    #: The tables adoption takes over.
+    owned_tables: list = field(default_factory=list)
 
     @property
     def blocking(self):
@@ -59,10 +63,10 @@ class Inspection:
 
 
 def _alembic_version(connection, live):
-    if "alembic_version" not in live.tables:
+    if LEGACY_TABLE not in live.other_tables:
         return None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT version_num FROM alembic_version")
+        cursor.execute(f"SELECT version_num FROM {connection.ops.quote_name(LEGACY_TABLE)}")
         rows = [r[0] for r in cursor.fetchall()]
     return ",".join(rows) if rows else ""
 
@@ -74,18 +78,18 @@ def _table_sizes(connection, tables):
         cursor.execute(
             # reltuples is -1 until the table is first analysed: None then.
             "SELECT c.relname, CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::bigint END FROM pg_class c "
-            "WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ANY(%s)",
-            [sorted(tables)],
+            "WHERE c.relnamespace = to_regnamespace(%s) AND c.relname = ANY(%s)",
+            [connection.schema_name, sorted(tables)],
         )
         return dict(cursor.fetchall())
 
 
 def _case_only_renames(expected_enums, live_enums):
     renames = []
-    for name, labels in expected_enums.items():
+    for name, enum in expected_enums.items():
         found = live_enums.get(name)
-        if found and tuple(found) != tuple(labels) and [label.lower() for label in found] == list(labels):
-            renames.extend((name, old, new) for old, new in zip(found, labels) if old != new)
+        if found and found.labels != enum.labels and [label.lower() for label in found.labels] == list(enum.labels):
+            renames.extend((name, old, new) for old, new in zip(found.labels, enum.labels) if old != new)
     return renames
 
 
@@ -107,8 +111,10 @@ def inspect(connection):
     if first in loader.applied_migrations:
         return Inspection(BASELINED, migrations=sorted(n for a, n in loader.applied_migrations if a == APP))
 
-    live = catalog.read_live(connection)
-    owned = catalog.owned_tables(catalog.state_at(loader, [first]).apps)
+    # The initial migrations all describe the same eight tables: read them once.
+    first_state = catalog.state_at(loader, [first]).apps
+    live = catalog.read_live(connection, catalog.expected_catalog(first_state, connection))
+    owned = catalog.owned_tables(first_state)
     present = owned & set(live.tables)
     if not present:
         return Inspection(EMPTY, missing_tables=sorted(owned))
@@ -117,7 +123,8 @@ def inspect(connection):
 
     alembic_version = _alembic_version(connection, live)
     shape, target = _shape_and_target(alembic_version, live)
-    inspection = Inspection(shape, alembic_version=alembic_version, table_sizes=_table_sizes(connection, owned))
+    inspection = Inspection(shape, alembic_version=alembic_version, table_sizes=_table_sizes(connection, owned),
+                            owned_tables=sorted(owned))
     if target is None:
         return inspection
     inspection.target = target

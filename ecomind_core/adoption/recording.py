@@ -1,10 +1,14 @@
 """Record (or remove) an adoption in one transaction: all of it, or nothing.
 
-Adoption renames case-only enum labels when asked, proves the catalog again
-inside the transaction, records the initial migrations with Django's own
-``--fake-initial`` machinery (``MigrationExecutor.migrate(fake_initial=True)``)
-and writes one audit row. No row of data is read or rewritten: renaming an
-enum label changes only ``pg_enum``, never the rows that use it.
+Adoption first locks the tables it adopts against DDL (``SHARE UPDATE
+EXCLUSIVE``: the worker's inserts and upserts go on, every ``ALTER TABLE``,
+``CREATE INDEX``, ``CREATE RULE`` or trigger change waits for the commit),
+then renames case-only enum labels when asked, proves the catalog again,
+records the initial migrations with Django's own ``--fake-initial`` machinery
+(``MigrationExecutor.migrate(fake_initial=True)``) and writes one audit row:
+nothing can change the tables between the proof and the commit. No row of
+data is read or rewritten: renaming an enum label changes only ``pg_enum``,
+never the rows that use it.
 """
 
 import datetime
@@ -17,6 +21,7 @@ from psycopg import sql
 
 from ecomind_core import catalog
 from ecomind_core.audit import BASELINE, BASELINE_UNDO, SYSTEM_ORG
+from ecomind_core.db.ddl_timeout import ddl_lock_timeout
 
 from .inspection import APP
 
@@ -41,11 +46,26 @@ def _audit(state_apps, using, action, details):
     )
 
 
-def record_adoption(connection, inspection, *, rename_labels, target_description, tool_user):
-    """Record ``inspection.migrations`` as applied. Returns the audit details."""
+def _lock_against_ddl(connection, tables):
+    """Hold every ``tables`` against schema changes until the transaction ends; writes go on."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.SQL("LOCK TABLE {} IN SHARE UPDATE EXCLUSIVE MODE").format(
+                sql.SQL(", ").join(sql.Identifier(table) for table in sorted(tables))
+            )
+        )
+
+
+def record_adoption(connection, inspection, *, rename_labels, target_description, tool_user, lock_timeout=None):
+    """Record ``inspection.migrations`` as applied. Returns the audit details.
+
+    ``lock_timeout`` bounds the wait for the table locks (a long transaction
+    holding a table): past it, the database error is raised and nothing is written.
+    """
     using = connection.alias
     created_recorder_table = not MigrationRecorder(connection).has_table()
-    with transaction.atomic(using=using):
+    with transaction.atomic(using=using), ddl_lock_timeout(lock_timeout, using=using):
+        _lock_against_ddl(connection, inspection.owned_tables)
         if inspection.label_renames:
             if not rename_labels:
                 raise AdoptionRefused("enum labels differ in case; re-run with --rename-enum-labels")

@@ -2,8 +2,9 @@
 
 One module for ``verify_schema`` and ``baseline``:
 
-* ``read_live(connection)``: the live catalog (``live_postgresql`` or
-  ``live_sqlite``), in a fixed number of queries.
+* ``read_live(connection, expected)``: the live catalog of the expected
+  tables (``live_postgresql`` or ``live_sqlite``), in a fixed number of
+  queries whatever else the database holds.
 * ``expected_catalog(apps, connection)``: the catalog derived from a
   migration state's models.
 * ``compare(expected, live, owned_tables)``: findings.
@@ -17,18 +18,19 @@ from dataclasses import dataclass
 from . import live_postgresql, live_sqlite
 from .compare import compare
 from .expected import expected_catalog
-from .findings import ERROR, WARNING, Finding, has_errors
-from .migration_state import OWNED_APPS, load, migration_findings, owned_tables, state_at
+from .findings import ERROR, KINDS, WARNING, Finding, has_errors
+from .migration_state import OWNED_APPS, expected_nodes, load, migration_findings, owned_tables, state_at
 
 READERS = {"postgresql": live_postgresql.read, "sqlite": live_sqlite.read}
 
 
-def read_live(connection):
+def read_live(connection, expected):
+    """The live catalog of what ``expected`` describes (and the names of everything else)."""
     try:
         reader = READERS[connection.vendor]
     except KeyError:
         raise NotImplementedError(f"no catalog reader for {connection.vendor}") from None
-    return reader(connection)
+    return reader(connection, set(expected.tables), set(expected.functions))
 
 
 @dataclass
@@ -41,21 +43,21 @@ class CheckResult:
 
 def check_catalog(connection, state_apps, live=None):
     """Compare ``connection``'s live catalog with what ``state_apps`` describe."""
-    live = read_live(connection) if live is None else live
-    owned = owned_tables(state_apps)
     expected = expected_catalog(state_apps, connection)
+    live = read_live(connection, expected) if live is None else live
+    owned = owned_tables(state_apps)
     return CheckResult(live, expected, owned, compare(expected, live, owned))
 
 
 def verify(connection):
     """Everything ``verify_schema`` reports: catalog and migration state."""
     loader, problem = load(connection)
-    result = check_catalog(connection, state_at(loader).apps)
+    result = check_catalog(connection, state_at(loader, expected_nodes(loader)).apps)
     result.findings = ([problem] if problem else []) + migration_findings(connection, loader) + result.findings
     return result
 
 
 __all__ = [
-    "ERROR", "WARNING", "OWNED_APPS", "CheckResult", "Finding", "check_catalog", "compare", "expected_catalog",
+    "ERROR", "KINDS", "WARNING", "OWNED_APPS", "CheckResult", "Finding", "check_catalog", "compare", "expected_catalog",
     "has_errors", "load", "owned_tables", "read_live", "state_at", "verify",
 ]

@@ -4,20 +4,29 @@ Nothing here is a list of tables or columns: everything comes from the
 models (normally a migration state's rendered models) and from the same
 naming functions the schema editor uses when it builds them, so that what
 ``migrate`` creates and what ``verify_schema`` expects cannot drift apart.
+One builder class per database vendor: they differ in what the database
+names and can tell.
 """
 
 import re
 
-from django.db.models import CheckConstraint, CompositePrimaryKey, UniqueConstraint
+from django.db.models import AutoField, BigAutoField, CheckConstraint, CompositePrimaryKey, SmallAutoField, UniqueConstraint
+from django.db.models import NOT_PROVIDED
 
 from ecomind_core.fields import EnumField, ImmediateForeignKey
 
-from .objects import Catalog, Check, Column, ForeignKey, Index, PrimaryKey, Table, Trigger, Unique
+from .objects import (
+    Catalog, Check, Column, Enum, Exclusion, ForeignKey, Function, Index, PrimaryKey, Table, Trigger, Unique,
+    normalise_space, normalise_sql,
+)
 from .types import normalise
+
+_FUNCTION = re.compile(r"CREATE OR REPLACE FUNCTION\s+([^\s(]+)\s*\(.*?\)\s*RETURNS\s+\w+\s+AS\s+\$\$(.*?)\$\$", re.DOTALL)
+AUTO_FIELDS = (AutoField, BigAutoField, SmallAutoField)
 
 
 def _unquote(name):
-    return str(name).strip('"')
+    return str(name).replace('"', "")
 
 
 def _index_method(index):
@@ -26,168 +35,220 @@ def _index_method(index):
     return "btree" if suffix == "idx" else suffix
 
 
-def _compile_condition(model, condition, editor):
+def _compile(model, editor, condition=None, expression=None):
+    """SQL of a Q ``condition`` or an ``expression`` on ``model``, parameters inlined as the schema editor does."""
     from django.db.models.sql import Query
 
     query = Query(model=model, alias_cols=False)
-    where = query.build_where(condition)
     compiler = query.get_compiler(connection=editor.connection)
-    sql, params = where.as_sql(compiler, editor.connection)
+    if condition is not None:
+        sql, params = query.build_where(condition).as_sql(compiler, editor.connection)
+    else:
+        sql, params = compiler.compile(expression.resolve_expression(query))
     return sql % tuple(editor.quote_value(p) for p in params)
 
 
-class _TableBuilder:
-    """Builds one model's :class:`Table` on one connection."""
+class TableBuilder:
+    """One model's :class:`Table`; the vendor classes below fill in what differs."""
 
-    def __init__(self, model, connection, editor):
-        self.model, self.connection, self.editor = model, connection, editor
-        self.vendor = connection.vendor
+    #: Attributes this vendor's catalog cannot tell (left None: not compared).
+    unknown_table = {}
+    unknown_column = {}
+
+    def __init__(self, model, connection, editor, catalog):
+        self.model, self.connection, self.editor, self.catalog = model, connection, editor, catalog
         self.meta = model._meta
-        self.table = Table(self.meta.db_table)
+        self.table = Table(self.meta.db_table, **self.unknown_table)
 
     def column_name(self, field_name):
         return self.meta.get_field(field_name).column
 
-    def build(self, enums):
+    def build(self):
         for field in self.meta.local_concrete_fields:
-            self.add_field(field, enums)
+            self.add_field(field)
         self.add_primary_key()
         self.add_meta_constraints()
         self.add_meta_indexes()
-        if self.vendor == "postgresql":
-            self.add_triggers()
         return self.table
 
-    def add_triggers(self):
-        # django-pgtrigger's triggers, as a migration state holds them
-        # (compiled: the name PostgreSQL knows, timing and events).
-        for trigger in getattr(self.meta, "triggers", []):
-            sql = trigger.sql.kwargs
-            events = " OR ".join(sorted(sql["operation"].split(" OR ")))
-            self.table.triggers.append(Trigger(sql["pgid"], f"{sql['when']} {events}"))
-
-    def add_field(self, field, enums):
+    def add_field(self, field):
         db_type = field.db_type(self.connection)
         if db_type is None:
             return
-        allowed = None
-        if isinstance(field, EnumField):
-            if self.vendor == "postgresql":
-                enums[field.enum_name] = tuple(field.labels)
-            else:
-                allowed = tuple(field.labels)
-        nullable = field.null and not field.primary_key
-        collation = getattr(field, "db_collation", None) if self.vendor == "postgresql" else None
-        self.table.columns.append(Column(field.column, normalise(self.vendor, db_type), nullable, allowed, collation))
-        self.add_field_constraints(field)
-        self.add_field_indexes(field)
-
-    def add_field_constraints(self, field):
+        self.table.columns.append(self.column(field, normalise(self.connection.vendor, db_type)))
         if field.unique and not field.primary_key:
-            self.table.uniques.append(Unique(None, (field.column,)))
-        check = field.db_parameters(connection=self.connection)["check"]
-        if check and self.vendor == "postgresql":
-            self.table.checks.append(Check(f"{self.meta.db_table}_{field.column}_check", check))
+            self.table.uniques.append(self.unique(None, (field.column,)))
         if field.remote_field and field.db_constraint and self.connection.features.supports_foreign_keys:
             self.table.foreign_keys.append(self.foreign_key(field))
+        if self.editor._field_should_be_indexed(self.model, field):
+            name = self.editor._create_index_name(self.meta.db_table, [field.column], suffix="")
+            self.table.indexes.append(self.index(name, (field.column,)))
+
+    def column(self, field, db_type):
+        return Column(field.column, db_type, field.null and not field.primary_key, **self.unknown_column)
+
+    def add_primary_key(self):
+        pk = self.meta.pk
+        fields = pk.fields if isinstance(pk, CompositePrimaryKey) else [pk]
+        self.table.primary_key.append(self.primary_key(tuple(f.column for f in fields)))
+
+    def add_meta_constraints(self):
+        for field_names in self.meta.unique_together:
+            columns = [self.column_name(f) for f in field_names]
+            name = self.editor._create_index_name(self.meta.db_table, columns, suffix="_uniq")
+            self.table.uniques.append(self.unique(name, tuple(columns)))
+        for constraint in self.meta.constraints:
+            if isinstance(constraint, UniqueConstraint):
+                self.add_unique_constraint(constraint)
+            else:
+                self.add_other_constraint(constraint)
+
+    def add_unique_constraint(self, constraint):
+        columns = tuple(self.column_name(f) for f in constraint.fields)
+        if constraint.condition is None and not constraint.expressions:
+            include = tuple(self.column_name(f) for f in constraint.include)
+            self.table.uniques.append(self.unique(
+                constraint.name, columns, constraint.deferrable is not None, constraint.nulls_distinct is not False, include,
+            ))
+        else:
+            predicate = constraint.condition and _compile(self.model, self.editor, condition=constraint.condition)
+            self.table.indexes.append(self.index(constraint.name, columns, unique=True, predicate=predicate))
+
+    def add_other_constraint(self, constraint):
+        """CHECK and EXCLUDE constraints: compared on PostgreSQL only."""
+
+    def add_meta_indexes(self):
+        for index in self.meta.indexes:
+            keys = None if index.expressions else tuple(  # expression indexes are matched by name only
+                f"{self.column_name(name)} DESC" if order == "DESC" else self.column_name(name)
+                for name, order in index.fields_orders
+            )
+            predicate = index.condition and _compile(self.model, self.editor, condition=index.condition)
+            include = tuple(self.column_name(name) for name in index.include)
+            self.table.indexes.append(self.index(
+                index.name, keys, predicate=predicate, opclasses=tuple(index.opclasses), include=include,
+                method=_index_method(index),
+            ))
+
+
+class PostgresTableBuilder(TableBuilder):
+    def column(self, field, db_type):
+        default = "" if field.db_default is NOT_PROVIDED else normalise_sql(
+            _compile(self.model, self.editor, expression=field._db_default_expression))
+        identity = "by default" if isinstance(field, AUTO_FIELDS) else ""
+        return Column(
+            field.column, db_type, field.null and not field.primary_key, None, getattr(field, "db_collation", None) or "",
+            default, "", identity,
+        )
+
+    def add_field(self, field):
+        super().add_field(field)
+        if field.db_type(self.connection) is None:
+            return
+        if isinstance(field, EnumField):
+            self.catalog.enums[field.enum_name] = Enum(field.enum_name, tuple(field.labels))
+        check = field.db_parameters(connection=self.connection)["check"]
+        if check:
+            self.table.checks.append(Check(f"{self.meta.db_table}_{field.column}_check", normalise_sql(check)))
+        if (field.db_index or field.unique) and self.editor._create_like_index_sql(self.model, field) is not None:
+            opclass = "varchar_pattern_ops" if field.db_type(self.connection).startswith("varchar") else "text_pattern_ops"
+            name = self.editor._create_index_name(self.meta.db_table, [field.column], suffix="_like")
+            self.table.indexes.append(self.index(name, (field.column,), opclasses=(opclass,)))
 
     def foreign_key(self, field):
         target = field.target_field
-        if self.vendor != "postgresql":
-            # SQLite declares foreign keys inline, unnamed; deferrability is
-            # not visible through its pragmas.
-            return ForeignKey(None, (field.column,), target.model._meta.db_table, (target.column,), "NO ACTION", None, None)
         if isinstance(field, ImmediateForeignKey):
             name, deferred = field.constraint_name(), False
         else:
             name = _unquote(self.editor._fk_constraint_name(self.model, field, "_fk_%(to_table)s_%(to_column)s"))
             deferred = True
         # Django 5.2 never writes ON DELETE: the database default applies.
-        return ForeignKey(name, (field.column,), target.model._meta.db_table, (target.column,), "NO ACTION", deferred, deferred)
+        return ForeignKey(
+            name, (field.column,), target.model._meta.db_table, (target.column,), "NO ACTION", "NO ACTION",
+            deferred, deferred, True, self.catalog.schema, "SIMPLE",
+        )
 
-    def add_field_indexes(self, field):
-        table = self.meta.db_table
-        if self.editor._field_should_be_indexed(self.model, field):
-            name = self.editor._create_index_name(table, [field.column], suffix="")
-            self.table.indexes.append(Index(name, (field.column,), False, self.btree(), None, self.no_opclasses(1)))
-        if self.vendor == "postgresql" and (field.db_index or field.unique):
-            statement = self.editor._create_like_index_sql(self.model, field)
-            if statement is not None:
-                opclass = "varchar_pattern_ops" if field.db_type(self.connection).startswith("varchar") else "text_pattern_ops"
-                name = self.editor._create_index_name(table, [field.column], suffix="_like")
-                self.table.indexes.append(Index(name, (field.column,), False, "btree", None, (opclass,)))
+    def unique(self, name, columns, deferrable=False, nulls_distinct=True, include=()):
+        return Unique(name, columns, deferrable, nulls_distinct, include)
 
-    def btree(self):
-        return "btree" if self.vendor == "postgresql" else None
-
-    def no_opclasses(self, count):
-        return (None,) * count if self.vendor == "postgresql" else ()
-
-    def add_primary_key(self):
-        pk = self.meta.pk
-        fields = pk.fields if isinstance(pk, CompositePrimaryKey) else [pk]
+    def primary_key(self, columns):
         # PostgreSQL names a primary key declared in CREATE TABLE <table>_pkey.
-        name = f"{self.meta.db_table}_pkey" if self.vendor == "postgresql" else None
-        self.table.primary_key = PrimaryKey(name, tuple(f.column for f in fields))
+        return PrimaryKey(f"{self.meta.db_table}_pkey", columns)
 
-    def add_meta_constraints(self):
-        for field_names in self.meta.unique_together:
-            columns = [self.column_name(f) for f in field_names]
-            name = self.editor._create_index_name(self.meta.db_table, columns, suffix="_uniq")
-            self.table.uniques.append(Unique(name, tuple(columns)))
-        for constraint in self.meta.constraints:
-            if isinstance(constraint, UniqueConstraint):
-                columns = tuple(self.column_name(f) for f in constraint.fields)
-                if constraint.condition is None and not constraint.expressions and not constraint.include:
-                    self.table.uniques.append(Unique(
-                        constraint.name, columns, constraint.deferrable is not None, constraint.nulls_distinct is not False,
-                    ))
-                else:
-                    predicate = constraint.condition and _compile_condition(self.model, constraint.condition, self.editor)
-                    include = tuple(self.column_name(f) for f in constraint.include)
-                    self.table.indexes.append(Index(
-                        constraint.name, columns, True, self.btree(), predicate, self.no_opclasses(len(columns)), include,
-                    ))
-            elif isinstance(constraint, CheckConstraint):
-                if self.vendor == "postgresql":
-                    self.table.checks.append(Check(constraint.name, _compile_condition(self.model, constraint.condition, self.editor)))
-            elif self.vendor == "postgresql":
-                # ExclusionConstraint (django.contrib.postgres): matched by name.
-                self.table.exclusions.append(Check(constraint.name, ""))
+    def index(self, name, keys, unique=False, predicate=None, opclasses=(), include=(), method="btree"):
+        opclasses = opclasses or ((None,) * len(keys or ()))
+        return Index(name, keys, unique, method, normalise_sql(predicate) or "", opclasses, include, True,
+                     (None,) * len(keys or ()))
 
-    def add_meta_indexes(self):
-        for index in self.meta.indexes:
-            if index.expressions:
-                keys = None  # expression indexes are matched by name only
-            else:
-                keys = tuple(
-                    f"{self.column_name(name)} DESC" if order == "DESC" else self.column_name(name)
-                    for name, order in index.fields_orders
-                )
-            predicate = index.condition and _compile_condition(self.model, index.condition, self.editor)
-            opclasses = tuple(index.opclasses) or self.no_opclasses(len(keys or ()))
-            method = _index_method(index) if self.vendor == "postgresql" else None
-            include = tuple(self.column_name(name) for name in index.include)
-            self.table.indexes.append(Index(index.name, keys, False, method, predicate or None, opclasses, include))
+    def add_other_constraint(self, constraint):
+        if isinstance(constraint, CheckConstraint):
+            self.table.checks.append(Check(constraint.name, normalise_sql(
+                _compile(self.model, self.editor, condition=constraint.condition))))
+        else:  # ExclusionConstraint (django.contrib.postgres): matched by name
+            self.table.exclusions.append(Exclusion(constraint.name))
+
+    def build(self):
+        table = super().build()
+        for trigger in getattr(self.meta, "triggers", []):
+            table.triggers.append(self.trigger(trigger))
+        return table
+
+    def trigger(self, trigger):
+        """django-pgtrigger's trigger as a migration state holds it (compiled), and the functions it runs."""
+        sql = trigger.sql
+        kwargs = {**sql.defaults, **sql.kwargs}
+        events = " OR ".join(sorted(kwargs["operation"].split(" OR ")))
+        condition = re.sub(r"^\s*WHEN\s*", "", kwargs.get("condition", ""), flags=re.IGNORECASE)
+        bodies = {}
+        for name, body in _FUNCTION.findall(str(sql)):
+            qualified = _unquote(name) if "." in name else f"{self.catalog.schema}.{name}"
+            bodies[qualified] = normalise_space(body)
+            self.catalog.functions[qualified] = Function(qualified, bodies[qualified], self.meta.db_table)
+        function = f"{self.catalog.schema}.{kwargs['pgid']}"
+        return Trigger(kwargs["pgid"], f"{kwargs['when']} {events}", kwargs["level"], "origin",
+                       normalise_sql(condition) or "", function)
+
+
+class SQLiteTableBuilder(TableBuilder):
+    unknown_table = dict(persistence=None, partitioning=None, parents=None, children=None, row_security=None,
+                         forced_row_security=None)
+    unknown_column = dict(collation=None, default=None, generated=None, identity=None)
+
+    def column(self, field, db_type):
+        column = super().column(field, db_type)
+        if isinstance(field, EnumField):
+            # SQLite has no enum types: EnumField is a CHECK (col IN (...)) there.
+            return Column(column.name, column.type, column.nullable, tuple(field.labels), **self.unknown_column)
+        return column
+
+    def foreign_key(self, field):
+        # SQLite declares foreign keys inline, unnamed; deferrability is
+        # not visible through its pragmas.
+        target = field.target_field
+        return ForeignKey(None, (field.column,), target.model._meta.db_table, (target.column,), "NO ACTION",
+                          None, None, None, None, None, None, None)
+
+    def unique(self, name, columns, deferrable=None, nulls_distinct=None, include=None):
+        return Unique(name, columns, None, None, None)
+
+    def primary_key(self, columns):
+        return PrimaryKey(None, columns, None, None)
+
+    def index(self, name, keys, unique=False, predicate=None, opclasses=(), include=(), method=None):
+        return Index(name, keys, unique, None, normalise_sql(predicate) or "", None, include, None, None)
+
+
+BUILDERS = {"postgresql": PostgresTableBuilder, "sqlite": SQLiteTableBuilder}
 
 
 def expected_catalog(apps, connection):
     """The catalog the managed models of ``apps`` should have on ``connection``."""
-    catalog = Catalog(vendor=connection.vendor)
+    catalog = Catalog(vendor=connection.vendor, schema=getattr(connection, "schema_name", None))
+    builder = BUILDERS[connection.vendor]
     editor = connection.schema_editor(collect_sql=True)
     for model in apps.get_models(include_auto_created=True):
         meta = model._meta
         if not meta.managed or meta.proxy or meta.swapped:
             continue
-        catalog.tables[meta.db_table] = _TableBuilder(model, connection, editor).build(catalog.enums)
+        catalog.tables[meta.db_table] = builder(model, connection, editor, catalog).build()
     return catalog
-
-
-_CAST = re.compile(r"::[a-z_ ]+(\[\])?")
-
-
-def normalise_sql(text):
-    """Loose form of an SQL predicate for comparison: no quotes, casts, parentheses or spaces."""
-    if text is None:
-        return None
-    return re.sub(r"[\s()\"]", "", _CAST.sub("", text.lower()))

@@ -6,11 +6,34 @@ from django.apps import apps as installed_apps
 from django.db import DatabaseError
 from django.db.migrations.autodetector import MigrationAutodetector
 from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.recorder import MigrationRecorder
 from django.db.migrations.state import ProjectState
 
-from .findings import ERROR, WARNING, Finding
+from ecomind_core.migration_stages import split_unapplied
+
+from .findings import ERROR, WARNING, finding
 
 OWNED_APPS = ("ecomind_core",)
+
+
+#: Whether the recorder's table exists, by one lookup (Django's recorder lists
+#: every table of the schema to find out, which grows with the database).
+RECORDER_TABLE_EXISTS = {
+    "postgresql": "SELECT to_regclass(%s) IS NOT NULL",
+    "sqlite": "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s)",
+}
+
+
+def applied_migrations(connection):
+    """``{(app, name): record}`` from ``django_migrations`` ({} when it does not exist)."""
+    recorder = MigrationRecorder(connection)
+    table = recorder.Migration._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(RECORDER_TABLE_EXISTS[connection.vendor],
+                       [connection.ops.quote_name(table) if connection.vendor == "postgresql" else table])
+        if not cursor.fetchone()[0]:
+            return {}
+    return {(record.app, record.name): record for record in recorder.migration_qs}
 
 
 def load(connection):
@@ -18,22 +41,36 @@ def load(connection):
 
     Returns ``(loader, problem)``: ``problem`` is a Finding when
     ``django_migrations`` exists but cannot be read (a catalog-only role).
+    (The project has no squashed migrations; the graph is the one on disk.)
     """
+    loader = MigrationLoader(None, ignore_no_migrations=True)
     try:
-        return MigrationLoader(connection, ignore_no_migrations=True), None
+        loader.applied_migrations = applied_migrations(connection)
+        return loader, None
     except DatabaseError as exc:
-        loader = MigrationLoader(None, ignore_no_migrations=True)
         loader.applied_migrations = None  # unknown, not "none applied"
-        problem = Finding(
-            "migration_state_unreadable", "django_migrations", "readable", " ".join(str(exc).split()), WARNING,
-            "grant SELECT on django_migrations to this role to check which migrations are applied", None,
-        )
+        problem = finding("migration_state_unreadable", "django_migrations", "readable", " ".join(str(exc).split()))
         return loader, problem
 
 
 def state_at(loader, nodes=None):
     """The project state after ``nodes`` (default: every migration on disk)."""
     return loader.project_state(nodes or loader.graph.leaf_nodes(), at_end=True)
+
+
+def expected_nodes(loader):
+    """The migrations the database should reflect now: all of them, unless only post-deploy ones are pending.
+
+    Between ``migrate --pre-deploy`` and the post-deploy ``migrate``, the
+    database rightly still has what the post-deploy migrations will drop:
+    it is checked against the migrations applied so far.
+    """
+    if loader.applied_migrations is None:
+        return None
+    before, after = split_unapplied(loader)
+    if after and not before:
+        return sorted(loader.applied_migrations)
+    return None
 
 
 def owned_tables(state_apps):
@@ -48,40 +85,31 @@ def _severity(app_label):
     return ERROR if app_label in OWNED_APPS else WARNING
 
 
-def unapplied(loader):
-    """Migrations on disk not yet applied, in the order ``migrate`` would apply them.
-
-    The forwards half of ``MigrationExecutor.migration_plan``, from this
-    loader, so the recorder is read once.
-    """
-    plan = []
-    for target in loader.graph.leaf_nodes():
-        for node in loader.graph.forwards_plan(target):
-            if node not in loader.applied_migrations and node not in plan:
-                plan.append(node)
-    return plan
-
-
 def migration_findings(connection, loader):
     """Unapplied migrations, recorded-but-missing ones, and unmigrated model changes."""
     findings = []
     if loader.applied_migrations is not None:
-        for app_label, name in unapplied(loader):
-            findings.append(Finding(
-                "migration_unapplied", f"{app_label}.{name}", "applied", "not applied",
-                _severity(app_label), "run `manage.py migrate`", None,
-            ))
+        before, after = split_unapplied(loader)
+        only_post_deploy = after and not before
+        for app_label, name in before + after:
+            if only_post_deploy:
+                findings.append(finding(
+                    "migration_post_deploy_pending", f"{app_label}.{name}", "applied after the rollout", "not applied yet",
+                ))
+            else:
+                findings.append(finding(
+                    "migration_unapplied", f"{app_label}.{name}", "applied", "not applied", severity=_severity(app_label),
+                ))
         for app_label, name in sorted(set(loader.applied_migrations) - set(loader.graph.nodes)):
             if app_label in loader.migrated_apps:
-                findings.append(Finding(
+                findings.append(finding(
                     "migration_unknown", f"{app_label}.{name}", "on disk", "recorded in django_migrations only",
-                    _severity(app_label), "the database is ahead of this code: deploy the release that has this migration", None,
+                    severity=_severity(app_label),
                 ))
     changes = MigrationAutodetector(state_at(loader), ProjectState.from_apps(installed_apps)).changes(graph=loader.graph)
     for app_label, migrations in sorted(changes.items()):
         operations = "; ".join(op.describe() for m in migrations for op in m.operations)
-        findings.append(Finding(
-            "models_unmigrated", app_label, "models match the migrations", operations,
-            _severity(app_label), "run `manage.py makemigrations` and commit the migration", None,
+        findings.append(finding(
+            "models_unmigrated", app_label, "models match the migrations", operations, severity=_severity(app_label),
         ))
     return findings

@@ -4,6 +4,8 @@ Operators need the host and database name in every message; they must never
 see the password, even when a driver echoes connection details back.
 """
 
+import re
+
 from django.db import connections
 
 
@@ -19,9 +21,15 @@ def describe(using="default"):
 
 
 def redact(text, using="default"):
-    """``text`` with the configured password, if any, replaced by ``***``."""
+    """``text`` with the configured password, if any, replaced by ``***``.
+
+    Only where it stands as a word of its own: a short password such as
+    ``p`` must not turn ``postgresql`` into ``***ostgresql``.
+    """
     password = connections[using].settings_dict.get("PASSWORD")
-    return text.replace(password, "***") if password else text
+    if not password:
+        return text
+    return re.sub(rf"(?<![A-Za-z0-9]){re.escape(password)}(?![A-Za-z0-9])", "***", text)
 
 
 def connection_problem(exc, using="default"):

@@ -1,7 +1,7 @@
 """Every exit code of EcoMind's commands, in one place.
 
 The same four meanings for every command, so a deploy job or a cron wrapper
-can act on the code alone (docs/commands.md lists them per command):
+can act on the code alone (the README, "Operating it"):
 
 * ``OK`` (0): done, or nothing to do; a check that passed.
 * ``FOUND`` (1): the command ran and found what it exists to find: drift

@@ -6,16 +6,22 @@ transaction, under the same lock as ``migrate``. Never touches a row of data.
 See docs/runbooks/baselining.md.
 
 Exit codes (exit_codes.py): 0 adopted, already baselined, or (``--dry-run``)
-would adopt; 1 refused (nothing written); 2 could not check.
+would adopt; 1 refused (nothing written); 2 could not check; 3 the tables
+could not be locked in time (nothing written; re-run).
 """
 
 import getpass
 import socket
 import sys
 
+from django.conf import settings
+from django.core.management.base import CommandError
+from django.db import DatabaseError
+
 from ecomind_core.adoption import inspection
 from ecomind_core.adoption.recording import AdoptionRefused, last_adoption, record_adoption, remove_adoption
 from ecomind_core.catalog.report import render_text
+from ecomind_core.db.ddl_timeout import is_lock_timeout, parse_duration
 from ecomind_core.db.locking import migration_lock
 from ecomind_core.management.base import DatabaseCommand, cannot_run
 from ecomind_core.management.exit_codes import ExitCode
@@ -29,7 +35,8 @@ REFUSAL_REASONS = {
 class Command(DatabaseCommand):
     help = (
         "Adopt an existing EcoMind database: prove its schema is exactly what the initial migrations build, "
-        "then record them as applied. Exit 0: adopted or already baselined; 1: refused; 2: could not check."
+        "then record them as applied. Exit 0: adopted or already baselined; 1: refused; 2: could not check; "
+        "3: could not lock the tables in time."
     )
     requires_system_checks = []
     postgresql_only = True
@@ -38,15 +45,25 @@ class Command(DatabaseCommand):
         super().add_arguments(parser)
         parser.add_argument("--dry-run", action="store_true", help="Inspect and print the plan; write nothing at all.")
         parser.add_argument("--no-input", "--noinput", action="store_false", dest="interactive", help="Do not ask for confirmation.")
+        parser.add_argument(
+            "--lock-timeout", metavar="DURATION", default=None,
+            help="How long to wait to lock the tables against schema changes while adopting "
+                 "(default: MIGRATION_LOCK_TIMEOUT, 10s; exit 3 past it).",
+        )
         parser.add_argument("--undo", action="store_true", help="Remove exactly what a baseline recorded (refused if later migrations were applied).")
         parser.add_argument(
             "--rename-enum-labels", action="store_true",
             help="Pre-migration databases: rename upper-case enum labels (FREE -> free) in place, in the same transaction.",
         )
 
-    def handle(self, *args, dry_run, interactive, undo, rename_enum_labels, **options):
+    def handle(self, *args, dry_run, interactive, undo, rename_enum_labels, lock_timeout, **options):
         if undo and rename_enum_labels:
             raise cannot_run("--undo and --rename-enum-labels cannot be combined.")
+        self.lock_timeout_text = lock_timeout or settings.MIGRATION_LOCK_TIMEOUT
+        try:
+            self.lock_timeout = parse_duration(self.lock_timeout_text)
+        except ValueError as exc:
+            raise cannot_run(f"--lock-timeout / MIGRATION_LOCK_TIMEOUT: {exc}.") from None
         self.interactive, self.dry_run = interactive, dry_run
         self.stdout.write(f"Target: {self.target()}")
         if undo:
@@ -80,10 +97,18 @@ class Command(DatabaseCommand):
                 return
             self.refuse_unless_adoptable(found, rename_labels)
             try:
-                record_adoption(self.connection, found, rename_labels=rename_labels,
-                                target_description=self.target(), tool_user=self.actor())
+                record_adoption(self.connection, found, rename_labels=rename_labels, target_description=self.target(),
+                                tool_user=self.actor(), lock_timeout=self.lock_timeout)
             except AdoptionRefused as exc:
                 self.refuse(f"{exc}; nothing was written")
+            except DatabaseError as exc:
+                if not is_lock_timeout(exc):
+                    raise
+                raise CommandError(
+                    f"could not lock EcoMind's tables against schema changes within {self.lock_timeout_text} "
+                    "(a long transaction holds one of them); nothing was written. Re-run when it has finished, "
+                    "or raise --lock-timeout.", returncode=ExitCode.LOCK_TIMEOUT,
+                ) from None
         self.stdout.write(self.style.SUCCESS(
             f"Adopted ({found.shape}): recorded {', '.join(found.migrations)}. Run `manage.py migrate` for what comes after."
         ))
@@ -108,7 +133,8 @@ class Command(DatabaseCommand):
             self.refuse(f"{found.shape}: this tool knows legacy revisions 001 and 002 only")
         if found.blocking:
             self.stdout.write(render_text(found.blocking, self.target()), ending="")
-            self.refuse(f"{found.shape} database differs from the initial migrations in {len(found.blocking)} places (listed above)")
+            places = f"{len(found.blocking)} place{'' if len(found.blocking) == 1 else 's'}"
+            self.refuse(f"{found.shape} database differs from the initial migrations in {places} (listed above)")
         if found.label_renames and not rename_labels:
             labels = ", ".join(sorted({old for _, old, _ in found.label_renames}))
             self.refuse(

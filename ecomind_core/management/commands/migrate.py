@@ -1,13 +1,19 @@
 """Django's ``migrate``, made safe to run as a deploy job.
 
-Everything of the stock command stays (same flags, same output); around it:
+Everything of the stock command stays (same flags, same output), with
+django-syzygy's ``--pre-deploy`` (apply only the migrations that are safe
+while the previous release still runs; ``ecomind_core/migration_stages.py``).
+Around it:
 
 1. wait up to ``--wait`` seconds for the database to accept connections;
 2. take the migration advisory lock (ecomind_core/db/locking.py) for the
    whole run, so replicas started together queue, and the later ones find
    nothing left to do;
 3. run every statement with ``lock_timeout`` (``--lock-timeout``), so DDL
-   never waits forever behind a long transaction.
+   never waits forever behind a long transaction; on a timeout, try again
+   with backoff (``--lock-retries``), naming the sessions that blocked it;
+4. refuse, before writing anything, a database that already holds EcoMind's
+   tables without their migrations recorded (adopt it with ``baseline``).
 
 Exit codes (exit_codes.py, docs/deployment/migrations.md): 0 done or
 nothing to do; 1 a migration failed (rolled back); 2 a bad flag, the
@@ -15,11 +21,17 @@ configuration, or the database unreachable; 3 the lock timeout hit (rolled
 back; re-running is safe).
 """
 
+import argparse
+import time
+
 from django.conf import settings
 from django.core.management.base import CommandError
-from django.core.management.commands import migrate
 from django.db import DatabaseError, InterfaceError, OperationalError
+from syzygy.management.commands import migrate
 
+from ecomind_core.adoption.guard import unadopted_tables
+from ecomind_core.db.backends.postgresql.base import SchemaMissing
+from ecomind_core.db.blockers import watch_blockers
 from ecomind_core.db.ddl_timeout import ddl_lock_timeout, is_lock_timeout, parse_duration
 from ecomind_core.db.errors import DUPLICATE_TABLE, sqlstate
 from ecomind_core.db.locking import migration_lock
@@ -28,6 +40,9 @@ from ecomind_core.db.waiting import wait_for_database
 from ecomind_core.management.base import DatabaseCommandMixin, cannot_run
 from ecomind_core.management.exit_codes import ExitCode
 
+#: The longest wait between two tries after a lock timeout.
+MAX_BACKOFF_SECONDS = 60
+
 
 class Command(DatabaseCommandMixin, migrate.Command):
     help = migrate.Command.help + (
@@ -35,9 +50,16 @@ class Command(DatabaseCommandMixin, migrate.Command):
         "and runs DDL with lock_timeout."
     )
     connect_first = False  # it waits for the database itself (--wait)
+    #: The migration being applied or unapplied now (None between migrations).
+    applying = None
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
+        # syzygy's quorum (replicas agreeing through a shared cache) is what
+        # the migration lock already does here: not offered.
+        for action in parser._actions:
+            if action.dest in ("quorum", "quorum_timeout"):
+                action.help = argparse.SUPPRESS
         parser.add_argument(
             "--wait", type=int, metavar="SECONDS", default=None,
             help="Seconds to wait for the database to accept connections (default: MIGRATION_DB_WAIT, 30).",
@@ -46,18 +68,27 @@ class Command(DatabaseCommandMixin, migrate.Command):
             "--lock-timeout", metavar="DURATION", default=None,
             help="lock_timeout for each statement, e.g. 10s, 500ms, 0 for none (default: MIGRATION_LOCK_TIMEOUT, 10s).",
         )
+        parser.add_argument(
+            "--lock-retries", type=int, metavar="N", default=None,
+            help="Tries after a lock timeout, waiting MIGRATION_LOCK_RETRY_WAIT (2s) and doubling "
+                 "(default: MIGRATION_LOCK_RETRIES, 3); then exit 3.",
+        )
 
     def handle(self, *args, **options):
         database = options["database"]
         self.verbosity = options["verbosity"]
         wait = settings.MIGRATION_DB_WAIT if options["wait"] is None else options["wait"]
-        lock_timeout_text = options["lock_timeout"] or settings.MIGRATION_LOCK_TIMEOUT
+        self.lock_timeout_text = options["lock_timeout"] or settings.MIGRATION_LOCK_TIMEOUT
+        retries = settings.MIGRATION_LOCK_RETRIES if options["lock_retries"] is None else options["lock_retries"]
         if wait < 0:
             raise cannot_run("--wait must be zero or more seconds.")
+        if retries < 0:
+            raise cannot_run("--lock-retries must be zero or more.")
         try:
-            timeout = parse_duration(lock_timeout_text)
+            timeout = parse_duration(self.lock_timeout_text)
+            first_backoff = parse_duration(settings.MIGRATION_LOCK_RETRY_WAIT)
         except ValueError as exc:
-            raise cannot_run(f"--lock-timeout / MIGRATION_LOCK_TIMEOUT: {exc}.") from None
+            raise cannot_run(f"--lock-timeout / MIGRATION_LOCK_TIMEOUT / MIGRATION_LOCK_RETRY_WAIT: {exc}.") from None
 
         try:
             wait_for_database(database, wait, on_retry=self.say_waiting)
@@ -68,23 +99,78 @@ class Command(DatabaseCommandMixin, migrate.Command):
             ) from None
         try:
             with migration_lock(using=database, on_wait=self.say_lock_waiting), ddl_lock_timeout(timeout, using=database):
-                super().handle(*args, **options)
+                self.refuse_unadopted_database(options)
+                self.migrate_with_retries(args, options, retries, first_backoff)
         except DatabaseError as exc:
-            detail = redact(" ".join(str(exc).split()), database)
-            if is_lock_timeout(exc):
-                raise CommandError(
-                    f"lock_timeout ({lock_timeout_text}) hit while waiting for a table lock: {detail}. "
-                    "The migration was rolled back; re-running is safe (a long transaction held the table).",
-                    returncode=ExitCode.LOCK_TIMEOUT,
-                ) from None
-            if sqlstate(exc) == DUPLICATE_TABLE:
-                detail += (
-                    ". The database already holds tables the migrations would create: if it is an existing "
-                    "EcoMind database, adopt it with `manage.py baseline --dry-run` first (docs/runbooks/baselining.md)"
-                )
+            raise self.failure(exc) from None
+
+    def refuse_unadopted_database(self, options):
+        if options["fake"]:
+            return  # the operator records by hand, knowingly
+        tables = unadopted_tables(self.connection)
+        if tables:
             raise CommandError(
-                f"migration failed and was rolled back: {detail}", returncode=ExitCode.FOUND
-            ) from None
+                f"this database already holds EcoMind tables that no migration has recorded ({', '.join(tables)}): "
+                "it is an existing database. Adopt it with `manage.py baseline --dry-run`, then `baseline` "
+                "(docs/runbooks/baselining.md). Nothing was written.", returncode=ExitCode.FOUND,
+            )
+
+    def migrate_with_retries(self, args, options, retries, first_backoff):
+        """Django's migrate; on a lock timeout, wait and try again, up to ``retries`` more times.
+
+        Each try starts where the last stopped: an atomic migration that hit
+        the timeout was rolled back whole, a non-atomic one is idempotent.
+        """
+        backoff = first_backoff.total_seconds() if first_backoff else 0
+        for attempt in range(retries + 1):
+            with watch_blockers(self.using) as blockers:
+                try:
+                    return super().handle(*args, **options)
+                except DatabaseError as exc:
+                    if not is_lock_timeout(exc) or attempt == retries:
+                        exc.blockers = blockers.last
+                        raise
+                    who = "; ".join(str(b) for b in blockers.last) or "a session that has since finished"
+            if self.verbosity >= 1:
+                self.stdout.write(
+                    f"lock_timeout ({self.lock_timeout_text}) hit in {self.applying or 'a migration'}, blocked by {who}; "
+                    f"retrying in {backoff:g}s ({attempt + 1} of {retries})..."
+                )
+            time.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    def failure(self, exc):
+        """The one-line CommandError for a database error that ended the run."""
+        detail = redact(" ".join(str(exc).split()), self.using)
+        if isinstance(exc, SchemaMissing):
+            return cannot_run(f"{detail}. Nothing was written.")
+        if is_lock_timeout(exc):
+            blockers = "; ".join(str(b) for b in getattr(exc, "blockers", [])) or "a session that has since finished"
+            if self.applying is not None and not self.applying.atomic:
+                outcome = (
+                    f"{self.applying} is not atomic: the steps before this one stay applied and an index it was "
+                    "building CONCURRENTLY may be left INVALID; re-running repairs it (it is dropped and rebuilt)"
+                )
+            else:
+                outcome = f"{self.applying or 'the migration'} was rolled back; re-running is safe"
+            return CommandError(
+                f"lock_timeout ({self.lock_timeout_text}) hit while waiting for a table lock, after the retries: "
+                f"blocked by {blockers}. {outcome}.", returncode=ExitCode.LOCK_TIMEOUT,
+            )
+        if sqlstate(exc) == DUPLICATE_TABLE:
+            detail += (
+                ". The database already holds tables the migrations would create: if it is an existing "
+                "EcoMind database, adopt it with `manage.py baseline --dry-run` first (docs/runbooks/baselining.md)"
+            )
+        return CommandError(f"migration failed and was rolled back: {detail}", returncode=ExitCode.FOUND)
+
+    def migration_progress_callback(self, action, migration=None, fake=False):
+        # Which migration is running, for the failure message.
+        if action in ("apply_start", "unapply_start"):
+            self.applying = migration
+        elif action in ("apply_success", "unapply_success"):
+            self.applying = None
+        return super().migration_progress_callback(action, migration, fake)
 
     def say_lock_waiting(self):
         if self.verbosity >= 1:

@@ -25,7 +25,10 @@ class Command(DatabaseCommand):
     def handle(self, *args, format, strict, **options):
         with self.database_errors("read the catalog"):
             result = catalog.verify(self.connection)
-        report = render_json(result.findings) if format == "json" else render_text(result.findings, self.target())
+        if format == "json":
+            report = render_json(result.findings)
+        else:
+            report = render_text(result.findings, self.target(), verbosity=options["verbosity"])
         self.stdout.write(report, ending="")
         if catalog.has_errors(result.findings, strict=strict):
             # Exit without Django's "CommandError:" prefix: the report said it all.

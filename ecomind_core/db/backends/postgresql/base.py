@@ -1,6 +1,8 @@
 from functools import lru_cache
 
+from django.db import DatabaseError
 from django.db.backends.postgresql import base
+from psycopg import sql
 from psycopg.adapt import AdaptersMap
 from psycopg.types.string import TextLoader
 
@@ -16,10 +18,41 @@ def _with_json_as_text(context):
     return adapters
 
 
+class SchemaMissing(DatabaseError):
+    """The configured schema does not exist in the database."""
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     SchemaEditorClass = DatabaseSchemaEditor
+
+    @property
+    def schema_name(self):
+        """The one schema every command works on (``DATABASE_SCHEMA``, default ``public``)."""
+        return self.settings_dict.get("SCHEMA") or "public"
+
+    def check_schema_exists(self):
+        """Raise SchemaMissing (a DatabaseError: commands say it in one line) unless the schema exists."""
+        with self.cursor() as cursor:
+            cursor.execute("SELECT to_regnamespace(%s) IS NOT NULL", [sql.Identifier(self.schema_name).as_string()])
+            if not cursor.fetchone()[0]:
+                raise SchemaMissing(
+                    f"schema {self.schema_name!r} does not exist in this database (DATABASE_SCHEMA): create it, "
+                    "or set DATABASE_SCHEMA to the schema that holds EcoMind's tables"
+                )
 
     def get_connection_params(self):
         params = super().get_connection_params()
         params["context"] = _with_json_as_text(params["context"])
         return params
+
+    def init_connection_state(self):
+        # Whatever the role's search_path resolves to (a schema named after
+        # the role, say), this project works on its one schema. SET rather
+        # than a startup option, so that the path the role's sessions start
+        # with stays readable (pg_settings.reset_val) for the catalog's
+        # shadowing check.
+        super().init_connection_state()
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema_name)))
+        if not self.get_autocommit():
+            self.connection.commit()

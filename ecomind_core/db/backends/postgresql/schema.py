@@ -7,6 +7,7 @@
 """
 
 from django.db import NotSupportedError
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.backends.postgresql import schema
 
 from ecomind_core.fields import EnumField, ImmediateForeignKey
@@ -20,6 +21,14 @@ class DatabaseSchemaEditor(schema.DatabaseSchemaEditor):
     sql_create_enum = "CREATE TYPE %(name)s AS ENUM (%(labels)s)"
     sql_add_enum_label = "ALTER TYPE %(name)s ADD VALUE IF NOT EXISTS %(label)s AFTER %(after)s"
     sql_delete_enum = "DROP TYPE IF EXISTS %(name)s"
+
+    def execute(self, sql, params=()):
+        if self.collect_sql and self.connection.connection is None:
+            # Rendering a migration's SQL with no server (check_migrations):
+            # Django's PostgreSQL editor would merge parameters through a
+            # live connection; the base editor inlines them with quote_value.
+            return BaseDatabaseSchemaEditor.execute(self, sql, params)
+        return super().execute(sql, params)
 
     # -- enum types ------------------------------------------------------
     def _enum_labels_in_db(self, enum_name):
@@ -114,7 +123,9 @@ class DatabaseSchemaEditor(schema.DatabaseSchemaEditor):
         return statement
 
     def _create_like_index_sql(self, model, field):
-        if getattr(field, "pattern_ops_index", True) is False:
+        # A text key, and a foreign key to one, is matched by equality only.
+        target = getattr(field, "target_field", None)
+        if getattr(field, "pattern_ops_index", True) is False or getattr(target, "pattern_ops_index", True) is False:
             return None
         return super()._create_like_index_sql(model, field)
 

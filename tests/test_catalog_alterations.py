@@ -1,0 +1,324 @@
+"""Hand alterations that change what a read or a write does, tried as a hostile DBA would.
+
+Each alteration runs on two clones: of a freshly migrated database, where
+``verify_schema`` must exit 1 with a finding of the named kind (or exit 0 with
+a warning, for the warning kinds), and of a legacy revision-001 database full
+of data, where ``baseline --no-input`` must refuse (exit 1) with the kind
+named and nothing written: the same tables, catalog and row checksums, no
+``django_migrations``. Harmless changes must pass both (baseline adopts).
+Beyond test_verify_schema_drifts.py's cases: rules, row-level security,
+triggers and their functions, settings that switch triggers off, defaults,
+generated and identity columns, persistence, INCLUDE, partitioning and
+inheritance, disabled foreign-key triggers.
+"""
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests import dbtools
+from tests.drift_harness import Drift, Runner, check
+
+WORKERS = 4
+TRIGGER = "pgtrigger_append_only_86623"
+FUNCTION = f"public.{TRIGGER}"
+ON_THIS_DATABASE = "DO $$ BEGIN EXECUTE format('{}', current_database()); END $$"
+
+
+def pk(table, definition):
+    return f"ALTER TABLE {table} DROP CONSTRAINT {table}_pkey, ADD CONSTRAINT {table}_pkey {definition}"
+
+
+def fk(definition):
+    return f"ALTER TABLE users DROP CONSTRAINT users_org_id_fkey, ADD CONSTRAINT users_org_id_fkey {definition}"
+
+
+def recreate_trigger(definition):
+    return f"DROP TRIGGER {TRIGGER} ON audit_logs; CREATE TRIGGER {TRIGGER} {definition} EXECUTE FUNCTION {TRIGGER}()"
+
+
+def migrated_only(*args, **kwargs):
+    return Drift(*args, on_legacy=False, **kwargs)
+
+
+ALTERATIONS = {
+    # -- rules: a rule rewrites what a client asked for ---------------------------------------------
+    "rule: events vanish": Drift(
+        "CREATE RULE drop_events AS ON INSERT TO events_enriched DO INSTEAD NOTHING", "rule_unexpected", "drop_events"),
+    "rule: audit deletes do nothing": Drift(
+        "CREATE RULE keep_audit AS ON DELETE TO audit_logs DO INSTEAD NOTHING", "rule_unexpected", "keep_audit"),
+    "rule: org updates also notify": Drift(
+        "CREATE RULE orgs_notify AS ON UPDATE TO orgs DO ALSO NOTIFY orgs_changed", "rule_unexpected", "orgs_notify"),
+    "rule: roll-up inserts vanish": Drift(
+        "CREATE RULE no_totals AS ON INSERT TO daily_org_agg DO INSTEAD NOTHING", "rule_unexpected", "no_totals"),
+    "rule: user deletes do nothing": Drift(
+        "CREATE RULE keep_users AS ON DELETE TO users DO INSTEAD NOTHING", "rule_unexpected", "keep_users"),
+    "rule: user totals redirected": Drift(
+        "CREATE TABLE shadow_totals (LIKE daily_user_agg); "
+        "CREATE RULE redirect AS ON INSERT TO daily_user_agg DO INSTEAD INSERT INTO shadow_totals VALUES (NEW.*)",
+        "rule_unexpected", "redirect"),
+    # -- row-level security --------------------------------------------------------------------------
+    "row-level security enabled": Drift(
+        "ALTER TABLE events_enriched ENABLE ROW LEVEL SECURITY", "table_row_security", "events_enriched"),
+    "row-level security forced": Drift(
+        "ALTER TABLE events_enriched ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY",
+        "table_row_security", "events_enriched"),
+    "row-level security forced but not enabled": Drift(
+        "ALTER TABLE users FORCE ROW LEVEL SECURITY", "table_row_security", "users"),
+    "policy with row-level security": Drift(
+        "ALTER TABLE orgs ENABLE ROW LEVEL SECURITY; CREATE POLICY own_org ON orgs USING (id = current_user)",
+        "policy_unexpected", "own_org"),
+    "policy alone": Drift(
+        "CREATE POLICY hide_system ON audit_logs FOR SELECT USING (org_id <> 'system')", "policy_unexpected", "hide_system"),
+    "restrictive policy": Drift(
+        "ALTER TABLE daily_org_agg ENABLE ROW LEVEL SECURITY; "
+        "CREATE POLICY none_today ON daily_org_agg AS RESTRICTIVE USING (date < current_date)",
+        "policy_unexpected", "none_today"),
+    # -- the append-only trigger and its functions ------------------------------------------------------
+    "trigger fires on replicas only": migrated_only(
+        f"ALTER TABLE audit_logs ENABLE REPLICA TRIGGER {TRIGGER}", "trigger_changed", TRIGGER),
+    "trigger fires always": migrated_only(
+        f"ALTER TABLE audit_logs ENABLE ALWAYS TRIGGER {TRIGGER}", "trigger_changed", TRIGGER),
+    "trigger given WHEN (false)": migrated_only(
+        recreate_trigger("BEFORE UPDATE OR DELETE ON audit_logs FOR EACH ROW WHEN (false)"), "trigger_changed", TRIGGER),
+    "trigger lost DELETE": migrated_only(
+        recreate_trigger("BEFORE UPDATE ON audit_logs FOR EACH ROW"), "trigger_changed", TRIGGER),
+    "trigger function does nothing": migrated_only(
+        f"CREATE OR REPLACE FUNCTION {TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END $$",
+        "function_changed", FUNCTION),
+    "ignore function always says ignore": migrated_only(
+        "CREATE OR REPLACE FUNCTION public._pgtrigger_should_ignore(trigger_name name) RETURNS boolean "
+        "LANGUAGE plpgsql AS $$ BEGIN RETURN true; END $$",
+        "function_changed", "public._pgtrigger_should_ignore"),
+    "extra statement trigger": Drift(
+        "CREATE FUNCTION stop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$; "
+        "CREATE TRIGGER events_stop BEFORE INSERT ON events_enriched FOR EACH STATEMENT EXECUTE FUNCTION stop()",
+        "trigger_unexpected", "events_stop"),
+    # -- settings that switch every trigger and foreign key off --------------------------------------------
+    "replication role replica for the database": Drift(
+        ON_THIS_DATABASE.format("ALTER DATABASE %I SET session_replication_role = replica"),
+        "setting_replication_role", None),
+    "replication role replica for this role here": Drift(
+        ON_THIS_DATABASE.format("ALTER ROLE postgres IN DATABASE %I SET session_replication_role = replica"),
+        "setting_replication_role", None),
+    "replication role local for the database": Drift(
+        ON_THIS_DATABASE.format("ALTER DATABASE %I SET session_replication_role = local"),
+        "setting_replication_role", None),
+    # -- foreign keys -------------------------------------------------------------------------------------
+    "foreign key to a same-named table in another schema": Drift(
+        "CREATE SCHEMA legacy; CREATE TABLE legacy.orgs (id varchar PRIMARY KEY); "
+        "INSERT INTO legacy.orgs SELECT id FROM public.orgs; "
+        + fk("FOREIGN KEY (org_id) REFERENCES legacy.orgs (id)"), "foreign_key_changed", "users_org_id_fkey"),
+    "foreign key MATCH FULL": Drift(
+        fk("FOREIGN KEY (org_id) REFERENCES orgs (id) MATCH FULL"), "foreign_key_changed", "users_org_id_fkey"),
+    "foreign key ON DELETE SET DEFAULT": Drift(
+        fk("FOREIGN KEY (org_id) REFERENCES orgs (id) ON DELETE SET DEFAULT"), "foreign_key_changed", "users_org_id_fkey"),
+    "foreign key ON UPDATE RESTRICT": Drift(
+        fk("FOREIGN KEY (org_id) REFERENCES orgs (id) ON UPDATE RESTRICT"), "foreign_key_changed", "users_org_id_fkey"),
+    "foreign key triggers disabled on the referencing table": Drift(
+        "ALTER TABLE users DISABLE TRIGGER ALL", "foreign_key_changed", "users_org_id_fkey"),
+    "foreign key triggers disabled on the referenced table": Drift(
+        "ALTER TABLE orgs DISABLE TRIGGER ALL", "foreign_key_changed", "users_org_id_fkey", also=("users",)),
+    # -- column defaults: what a client that leaves a column out gets ------------------------------------
+    "default on events.source": Drift(
+        "ALTER TABLE events_enriched ALTER COLUMN source SET DEFAULT 'gateway'", "column_default", "events_enriched.source"),
+    "default on events.tokens_in": Drift(
+        "ALTER TABLE events_enriched ALTER COLUMN tokens_in SET DEFAULT 0", "column_default", "events_enriched.tokens_in"),
+    "default on events.ts": Drift(
+        "ALTER TABLE events_enriched ALTER COLUMN ts SET DEFAULT now()", "column_default", "events_enriched.ts"),
+    "default on audit_logs.ts": Drift(
+        "ALTER TABLE audit_logs ALTER COLUMN ts SET DEFAULT now()", "column_default", "audit_logs.ts"),
+    "default on orgs.plan": Drift(
+        "ALTER TABLE orgs ALTER COLUMN plan SET DEFAULT 'free'", "column_default", "orgs.plan"),
+    "default on users.email": Drift(
+        "ALTER TABLE users ALTER COLUMN email SET DEFAULT ''", "column_default", "users.email"),
+    "default on daily_model_agg.model": Drift(
+        "ALTER TABLE daily_model_agg ALTER COLUMN model SET DEFAULT 'unknown'", "column_default", "daily_model_agg.model"),
+    "default on daily_user_agg.call_count": Drift(
+        "ALTER TABLE daily_user_agg ALTER COLUMN call_count SET DEFAULT 1", "column_default", "daily_user_agg.call_count"),
+    # -- generated and identity columns: the worker's INSERT names them and fails ----------------------------
+    "generated events.co2_kg": Drift(
+        "ALTER TABLE events_enriched DROP COLUMN co2_kg; "
+        "ALTER TABLE events_enriched ADD COLUMN co2_kg double precision GENERATED ALWAYS AS (kwh * 0.4) STORED",
+        "column_generated", "events_enriched.co2_kg"),
+    "generated daily_org_agg.co2_kg": Drift(
+        "ALTER TABLE daily_org_agg DROP COLUMN co2_kg; "
+        "ALTER TABLE daily_org_agg ADD COLUMN co2_kg double precision GENERATED ALWAYS AS (kwh * 0.4) STORED",
+        "column_generated", "daily_org_agg.co2_kg"),
+    "identity daily_org_agg.call_count": Drift(
+        "UPDATE daily_org_agg SET call_count = 0 WHERE call_count IS NULL; "
+        "ALTER TABLE daily_org_agg ALTER COLUMN call_count SET NOT NULL, "
+        "ALTER COLUMN call_count ADD GENERATED ALWAYS AS IDENTITY",
+        "column_identity", "daily_org_agg.call_count"),
+    "identity events.tokens_out": Drift(
+        "UPDATE events_enriched SET tokens_out = 0 WHERE tokens_out IS NULL; "
+        "ALTER TABLE events_enriched ALTER COLUMN tokens_out SET NOT NULL, "
+        "ALTER COLUMN tokens_out ADD GENERATED BY DEFAULT AS IDENTITY",
+        "column_identity", "events_enriched.tokens_out"),
+    # -- persistence: an unlogged table is emptied by a crash -------------------------------------------------
+    "events unlogged": Drift("ALTER TABLE events_enriched SET UNLOGGED", "table_persistence", "events_enriched"),
+    "audit_logs unlogged": Drift("ALTER TABLE audit_logs SET UNLOGGED", "table_persistence", "audit_logs"),
+    "daily_model_agg unlogged": Drift("ALTER TABLE daily_model_agg SET UNLOGGED", "table_persistence", "daily_model_agg"),
+    # -- INCLUDE columns on keys ---------------------------------------------------------------------------
+    "primary key with INCLUDE": Drift(pk("audit_logs", "PRIMARY KEY (id) INCLUDE (ts)"), "primary_key_changed", "audit_logs_pkey"),
+    "unique constraint with INCLUDE": Drift(
+        "ALTER TABLE users DROP CONSTRAINT users_email_key, ADD CONSTRAINT users_email_key UNIQUE (email) INCLUDE (name)",
+        "unique_changed", "users_email_key"),
+    "composite primary key with INCLUDE": Drift(
+        pk("daily_provider_agg", "PRIMARY KEY (date, org_id, provider) INCLUDE (kwh)"),
+        "primary_key_changed", "daily_provider_agg_pkey"),
+    "primary key DEFERRABLE INITIALLY DEFERRED": Drift(
+        pk("audit_logs", "PRIMARY KEY (id) DEFERRABLE INITIALLY DEFERRED"), "primary_key_changed", "audit_logs_pkey"),
+    # -- partitioning and inheritance: other tables' rows show through ----------------------------------------
+    "an inheriting child": Drift(
+        "CREATE TABLE events_archive () INHERITS (events_enriched)", "table_inheritance", "events_enriched"),
+    "inherits from a new parent": Drift(
+        "CREATE TABLE org_scoped (org_id varchar NOT NULL); ALTER TABLE daily_org_agg INHERIT org_scoped",
+        "table_inheritance", "daily_org_agg"),
+    "daily_model_agg with a child": Drift(
+        "CREATE TABLE daily_model_agg_2024 () INHERITS (daily_model_agg)", "table_inheritance", "daily_model_agg"),
+    "turned into a partitioned table": Drift(
+        "DROP TABLE daily_user_agg; CREATE TABLE daily_user_agg (date date NOT NULL, org_id varchar NOT NULL, "
+        "user_id varchar NOT NULL, call_count integer, kwh double precision, water_l double precision, "
+        "co2_kg double precision, CONSTRAINT daily_user_agg_pkey PRIMARY KEY (date, org_id, user_id)) PARTITION BY RANGE (date); "
+        "CREATE TABLE daily_user_agg_all PARTITION OF daily_user_agg DEFAULT",
+        "table_partitioning", "daily_user_agg"),
+    # -- types, nullability, indexes, constraints, labels not in the older battery -----------------------------
+    "users.created_at to timestamptz": Drift(
+        "ALTER TABLE users ALTER COLUMN created_at TYPE timestamptz", "column_type", "users.created_at"),
+    "daily_model_agg.model length": Drift(
+        "ALTER TABLE daily_model_agg ALTER COLUMN model TYPE varchar(100)", "column_type", "daily_model_agg.model"),
+    "audit_logs.action to text": Drift("ALTER TABLE audit_logs ALTER COLUMN action TYPE text", "column_type", "audit_logs.action"),
+    "referenced key to text": Drift("ALTER TABLE orgs ALTER COLUMN id TYPE text", "column_type", "orgs.id"),
+    "events.tokens_in to numeric": Drift(
+        "ALTER TABLE events_enriched ALTER COLUMN tokens_in TYPE numeric", "column_type", "events_enriched.tokens_in"),
+    "events.region length": Drift(
+        "ALTER TABLE events_enriched ALTER COLUMN region TYPE varchar(20)", "column_type", "events_enriched.region"),
+    "daily_provider_agg.call_count NOT NULL": Drift(
+        "UPDATE daily_provider_agg SET call_count = 0 WHERE call_count IS NULL; "
+        "ALTER TABLE daily_provider_agg ALTER COLUMN call_count SET NOT NULL",
+        "column_nullability", "daily_provider_agg.call_count"),
+    "events.user_id nullable": Drift(
+        "ALTER TABLE events_enriched ALTER COLUMN user_id DROP NOT NULL", "column_nullability", "events_enriched.user_id"),
+    "audit_logs.org_id nullable": Drift(
+        "ALTER TABLE audit_logs ALTER COLUMN org_id DROP NOT NULL", "column_nullability", "audit_logs.org_id"),
+    "index made BRIN": Drift(
+        "DROP INDEX ix_daily_org_date; CREATE INDEX ix_daily_org_date ON daily_org_agg USING brin (date, org_id)",
+        "index_changed", "ix_daily_org_date"),
+    "index key descending": Drift(
+        "DROP INDEX ix_events_user_ts; CREATE INDEX ix_events_user_ts ON events_enriched (user_id, ts DESC)",
+        "index_changed", "ix_events_user_ts"),
+    "duplicate index": Drift("CREATE INDEX ix_dup_org_ts ON events_enriched (org_id, ts)", "index_unexpected", "ix_dup_org_ts"),
+    "expression index": Drift(
+        "CREATE INDEX ix_users_lower_email ON users (lower(email))", "index_unexpected", "ix_users_lower_email"),
+    "extra unique constraint on a daily table": Drift(
+        "ALTER TABLE daily_org_agg ADD CONSTRAINT daily_org_uniq UNIQUE (org_id, date)", "unique_unexpected", "daily_org_uniq"),
+    "CHECK NO INHERIT": Drift(
+        "ALTER TABLE daily_user_agg ADD CONSTRAINT calls_counted CHECK (call_count >= 0) NO INHERIT",
+        "check_unexpected", "calls_counted"),
+    "enum label added": Drift("ALTER TYPE plantype ADD VALUE 'trial'", "enum_labels", "plantype"),
+    # -- another application's CHECK, changed but still containing the expected text: compared exactly ---------
+    "other app's CHECK widened": migrated_only(
+        "ALTER TABLE django_admin_log DROP CONSTRAINT django_admin_log_action_flag_check, "
+        "ADD CONSTRAINT django_admin_log_action_flag_check CHECK (action_flag >= 0 AND action_flag < 100)",
+        "check_changed", "django_admin_log_action_flag_check", "warning"),
+    # -- harmless: maintenance and storage settings change no read or write --------------------------------------
+    "fillfactor and autovacuum settings": Drift(
+        "ALTER TABLE events_enriched SET (fillfactor = 80, autovacuum_enabled = false)"),
+    "replica identity": Drift("ALTER TABLE daily_org_agg REPLICA IDENTITY FULL"),
+    "clustered on an index": Drift("CLUSTER events_enriched USING ix_events_enriched_ts"),
+    "extended statistics": Drift("CREATE STATISTICS events_org_user ON org_id, user_id FROM events_enriched"),
+    "replication role origin set explicitly": Drift(
+        ON_THIS_DATABASE.format("ALTER DATABASE %I SET session_replication_role = origin")),
+}
+
+
+def untouched(dbname):
+    """What a refused baseline must leave exactly as it was."""
+    tables = dbtools.public_tables(dbname)
+    return tables, dbtools.table_checksums(dbname, tables), dbtools.catalog_snapshot(dbname, tables)
+
+
+@pytest.fixture(scope="module")
+def legacy_template():
+    name = dbtools.create_database("legacy_template")
+    dbtools.run_sql_file(name, dbtools.LEGACY_001)
+    dbtools.run_sql_file(name, dbtools.FIXTURES / "legacy_data.sql")
+    yield name
+    dbtools.drop_database(name)
+
+
+def _selected(request):
+    return sorted({
+        item.callspec.params["name"] for item in request.session.items
+        if item.module is request.module and "name" in getattr(getattr(item, "callspec", None), "params", {})
+    })
+
+
+@pytest.fixture(scope="module")
+def verdicts(request, migrated_template, legacy_template):
+    """For every selected alteration: verify_schema on a migrated clone, baseline on a legacy one."""
+    names = _selected(request)
+    verifier, baseliner = Runner(migrated_template), Runner(legacy_template)
+    try:
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            yield {
+                name: (
+                    pool.submit(check, migrated_template, verifier, ALTERATIONS[name]),
+                    pool.submit(check, legacy_template, baseliner, ALTERATIONS[name], ("baseline", "--no-input"), untouched)
+                    if ALTERATIONS[name].on_legacy else None,
+                )
+                for name in names
+            }
+    finally:
+        verifier.close()
+        baseliner.close()
+
+
+@pytest.mark.parametrize("name", ALTERATIONS)
+def test_alteration_is_found_on_a_migrated_database(verdicts, name):
+    alteration = ALTERATIONS[name]
+    result = verdicts[name][0].result()
+    assert result.returncode in (0, 1), result.stderr
+    findings = json.loads(result.stdout)
+    if alteration.kind is None:
+        assert result.returncode == 0 and findings == [] or all(f["kind"] == "table_unowned" for f in findings), findings
+        return
+    named = [f for f in findings if f["kind"] == alteration.kind and (alteration.object is None or f["object"] == alteration.object)]
+    assert named, f"no {alteration.kind} finding for {alteration.object} in {findings}"
+    assert {f["severity"] for f in named} == {alteration.severity}
+    assert all(f["hint"] for f in named)
+    assert result.returncode == (1 if alteration.severity == "error" else 0)
+
+
+@pytest.mark.parametrize("name", [name for name, alteration in ALTERATIONS.items() if alteration.on_legacy])
+def test_alteration_makes_baseline_refuse_a_legacy_database_untouched(verdicts, name):
+    alteration = ALTERATIONS[name]
+    result = verdicts[name][1].result()
+    if alteration.kind is None or alteration.severity != "error":
+        assert result.returncode == 0, result.stdout + result.stderr
+        return
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{alteration.kind}: {alteration.object or ''}" in result.stdout, result.stdout
+    assert "baseline refused" in result.stderr and "Traceback" not in result.stderr
+    assert result.after == result.before, "a refused baseline must write nothing"
+    assert "django_migrations" not in result.after[0]
+
+
+def test_the_battery_is_big_enough():
+    both = [a for a in ALTERATIONS.values() if a.kind and a.severity == "error" and a.on_legacy]
+    assert len(both) >= 60
+
+
+def test_a_table_owned_by_another_role_is_a_warning(migrated_db):
+    role = f"owner_{migrated_db[-8:]}"
+    dbtools.execute(migrated_db, f"CREATE ROLE {role}; ALTER TABLE audit_logs OWNER TO {role}")
+    try:
+        result = dbtools.manage("verify_schema", "--format", "json", database=migrated_db)
+        findings = json.loads(result.stdout)
+        assert result.returncode == 0, findings
+        assert [(f["kind"], f["object"], f["severity"], f["actual"]) for f in findings] == [
+            ("table_owner", "audit_logs", "warning", role)]
+    finally:
+        dbtools.execute(migrated_db, f"ALTER TABLE audit_logs OWNER TO postgres; DROP ROLE {role}")
