@@ -12,8 +12,8 @@ on this shared machine; the best of --repeat views counts, after a warm-up
 round. Pages: the plain and filtered lists, a search for one exact audit
 id, event id and user id, a page from the middle of the audit log and its
 oldest page. Prints each page's big/small ratio: the goal is at most 2x.
-Not part of the test suite; takes a few minutes (20M rows: about an hour
-and 15 GB of disk, dropped at the end).
+Not part of the test suite; takes a few minutes (20M rows: about 40 minutes
+and 13 GB of disk, dropped at the end).
 """
 
 import argparse
