@@ -6,7 +6,7 @@ Makes its own database on the server of ECOMIND_BENCH_PG (default
 postgres://postgres@127.0.0.1:5432), migrates it, and fills orgs, users,
 events_enriched and the four daily tables with INSERT ... SELECT
 generate_series. A writer thread on its own connection then does what the
-enrichment worker does (../shared/README.md): one INSERT naming every event
+enrichment worker does (docs/schema.md): one INSERT naming every event
 column and four ON CONFLICT upserts into the daily tables, one transaction
 each, in a loop, and times every transaction.
 
