@@ -158,10 +158,13 @@ CHECK_MIGRATIONS_AFTER = {"ecomind_core": "0004_audit_log_append_only"}
 LOCAL_LOGIN_FILE = Path(env.str("LOCAL_LOGIN_FILE", default=str(BASE_DIR / "var" / "local-staff-login")))
 
 # Migrations (see ecomind_core/management/commands/migrate.py).
-MIGRATION_LOCK_TIMEOUT = env.str("MIGRATION_LOCK_TIMEOUT", default="10s")
+# Short: an exclusive lock request queued behind a long transaction holds up
+# every write that arrives after it, for as long as it waits; retries give
+# the long transaction time to end (docs/deployment/migrations.md).
+MIGRATION_LOCK_TIMEOUT = env.str("MIGRATION_LOCK_TIMEOUT", default="2s")
 MIGRATION_DB_WAIT = env.int("MIGRATION_DB_WAIT", default=30)
 # After a lock timeout: how many more tries, and the first wait (doubling).
-MIGRATION_LOCK_RETRIES = env.int("MIGRATION_LOCK_RETRIES", default=3)
+MIGRATION_LOCK_RETRIES = env.int("MIGRATION_LOCK_RETRIES", default=5)
 MIGRATION_LOCK_RETRY_WAIT = env.str("MIGRATION_LOCK_RETRY_WAIT", default="2s")
 
 # Staff sign-in (docs/admin.md, "Signing in"): lockout after repeated

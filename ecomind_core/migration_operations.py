@@ -18,6 +18,7 @@ SQL pattern trips, for ``check_migrations``.
 """
 
 from django.contrib.postgres.operations import AddIndexConcurrently, NotInTransactionMixin
+from django.db import DatabaseError
 from django.db.migrations.operations import AddConstraint, AddField, AddIndex, AlterField
 from syzygy.constants import Stage
 
@@ -52,6 +53,21 @@ class AddIndexConcurrentlyIfPostgres(AddIndexConcurrently):
 DROPS_ITS_OWN = ("ban-drop-constraint",)
 
 
+def drop_constraint_if_present(schema_editor, table, name):
+    """Drop constraint ``name`` only if it exists.
+
+    ``ALTER TABLE ... DROP CONSTRAINT IF EXISTS`` takes the table's exclusive
+    lock even when there is nothing to drop; queued behind a long
+    transaction, that lock request would hold up every write meanwhile. The
+    catalog is asked first instead (``name`` and ``table`` come quoted).
+    """
+    schema_editor.execute(
+        "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(%s) AND conname = %s) "
+        f"THEN ALTER TABLE {table} DROP CONSTRAINT {name}; END IF; END $$",
+        [table, name.strip('"')],
+    )
+
+
 class SafeOnPostgresql(NotInTransactionMixin):
     """Django's plain operation off PostgreSQL; on it, ``forwards_on_postgresql`` outside a transaction."""
 
@@ -83,7 +99,7 @@ class AddUniqueConstraintConcurrently(SafeOnPostgresql, AddConstraint):
     def forwards_on_postgresql(self, schema_editor, model, table):
         name = schema_editor.quote_name(self.constraint.name)
         columns = ", ".join(schema_editor.quote_name(model._meta.get_field(f).column) for f in self.constraint.fields)
-        schema_editor.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}")
+        drop_constraint_if_present(schema_editor, table, name)
         schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
         schema_editor.execute(f"CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} ({columns})")
         schema_editor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} UNIQUE USING INDEX {name}")
@@ -96,9 +112,15 @@ class NotValidThenValidate(SafeOnPostgresql):
 
     @staticmethod
     def add_not_valid(schema_editor, table, name, definition):
-        schema_editor.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {name}")
+        drop_constraint_if_present(schema_editor, table, name)
         schema_editor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition} NOT VALID")
-        schema_editor.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}")
+        try:
+            schema_editor.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}")
+        except DatabaseError:
+            # Rows break the rule: leave nothing enforced on new writes (the
+            # migration is not recorded as applied), then say why.
+            drop_constraint_if_present(schema_editor, table, name)
+            raise
 
 
 class AddCheckConstraintNotValid(NotValidThenValidate, AddConstraint):

@@ -247,3 +247,17 @@ def test_a_not_null_column_without_a_database_default_is_refused_with_the_fix(ch
     assert made.returncode == 2, made.stdout + made.stderr
     assert made.stderr.count("\n") == 1 and "db_default" in made.stderr and "ecomind_core.event.cached" in made.stderr
     assert len(list(migrations_dir(checkout).glob("0*.py"))) == len(list(migrations_dir(dbtools.ROOT).glob("0*.py")))
+
+
+def test_a_check_that_existing_rows_break_leaves_nothing_enforced(checkout, migrated_db):
+    add_rows(migrated_db)
+    dbtools.execute(migrated_db, "UPDATE events_enriched SET kwh = -1 WHERE id = 'evt_1'")
+    add_migration(checkout, "kwh_not_negative",
+                  "        ecomind_core.migration_operations.AddCheckConstraintNotValid(model_name='event', "
+                  "constraint=models.CheckConstraint(condition=models.Q(kwh__gte=0), name='ev_kwh_not_negative')),",
+                  atomic=False)
+    result = manage_in(checkout, "migrate", "--no-input", database=migrated_db)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "ev_kwh_not_negative" in result.stderr and result.stderr.count("\n") == 1
+    assert dbtools.execute(migrated_db, "SELECT count(*) FROM pg_constraint WHERE conname = 'ev_kwh_not_negative'") == [(0,)]
+    dbtools.execute(migrated_db, "UPDATE events_enriched SET kwh = -2 WHERE id = 'evt_2'")  # not refused

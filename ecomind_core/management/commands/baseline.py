@@ -48,7 +48,7 @@ class Command(DatabaseCommand):
         parser.add_argument(
             "--lock-timeout", metavar="DURATION", default=None,
             help="How long to wait to lock the tables against schema changes while adopting "
-                 "(default: MIGRATION_LOCK_TIMEOUT, 10s; exit 3 past it).",
+                 "(default: MIGRATION_LOCK_TIMEOUT, 2s; exit 3 past it).",
         )
         parser.add_argument("--undo", action="store_true", help="Remove exactly what a baseline recorded (refused if later migrations were applied).")
         parser.add_argument(

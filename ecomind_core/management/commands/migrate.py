@@ -66,12 +66,12 @@ class Command(DatabaseCommandMixin, migrate.Command):
         )
         parser.add_argument(
             "--lock-timeout", metavar="DURATION", default=None,
-            help="lock_timeout for each statement, e.g. 10s, 500ms, 0 for none (default: MIGRATION_LOCK_TIMEOUT, 10s).",
+            help="lock_timeout for each statement, e.g. 10s, 500ms, 0 for none (default: MIGRATION_LOCK_TIMEOUT, 2s).",
         )
         parser.add_argument(
             "--lock-retries", type=int, metavar="N", default=None,
             help="Tries after a lock timeout, waiting MIGRATION_LOCK_RETRY_WAIT (2s) and doubling "
-                 "(default: MIGRATION_LOCK_RETRIES, 3); then exit 3.",
+                 "(default: MIGRATION_LOCK_RETRIES, 5); then exit 3.",
         )
 
     def handle(self, *args, **options):
