@@ -81,9 +81,11 @@ ALTERATIONS = {
     "trigger fires always": migrated_only(
         f"ALTER TABLE audit_logs ENABLE ALWAYS TRIGGER {TRIGGER}", "trigger_changed", TRIGGER),
     "trigger given WHEN (false)": migrated_only(
-        recreate_trigger("BEFORE UPDATE OR DELETE ON audit_logs FOR EACH ROW WHEN (false)"), "trigger_changed", TRIGGER),
+        recreate_trigger("BEFORE UPDATE OR DELETE ON audit_logs FOR EACH STATEMENT WHEN (false)"), "trigger_changed", TRIGGER),
     "trigger lost DELETE": migrated_only(
-        recreate_trigger("BEFORE UPDATE ON audit_logs FOR EACH ROW"), "trigger_changed", TRIGGER),
+        recreate_trigger("BEFORE UPDATE ON audit_logs FOR EACH STATEMENT"), "trigger_changed", TRIGGER),
+    "trigger made per row": migrated_only(
+        recreate_trigger("BEFORE UPDATE OR DELETE ON audit_logs FOR EACH ROW"), "trigger_changed", TRIGGER),
     "trigger function does nothing": migrated_only(
         f"CREATE OR REPLACE FUNCTION {TRIGGER}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN OLD; END $$",
         "function_changed", FUNCTION),

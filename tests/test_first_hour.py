@@ -12,6 +12,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -186,14 +187,24 @@ def test_the_development_server_logs_a_404_and_a_403_once_without_a_traceback(tm
     env = user_env(DEBUG="true", SQLITE_PATH=str(tmp_path / "db.sqlite3"))
     server = subprocess.Popen([sys.executable, "manage.py", "runserver", "--noreload", str(port)], cwd=ROOT, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(server.stdout), daemon=True)
+    reader.start()
     try:
         wait_for_http(f"http://127.0.0.1:{port}/admin/login/", process=server)
         for path, data in (("/no-such-page/", None), ("/admin/login/", b"username=x")):  # no CSRF token: 403
             with pytest.raises(urllib.error.HTTPError) as refused:
                 urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data), timeout=10)
             assert refused.value.code in (403, 404)
+        # The server writes its access line after the response: wait for it.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not any('"POST /admin/login/ HTTP/1.1" 403' in line for line in lines):
+            time.sleep(0.1)
     finally:
-        log = stop(server)
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+        reader.join(timeout=10)
+    log = "".join(lines)
     assert "Traceback" not in log
     assert log.count("/no-such-page/") == 1, log
     assert len(re.findall(r'"POST /admin/login/ HTTP/1.1" 403', log)) == 1, log
