@@ -13,6 +13,7 @@ not at all, and a check while the worker writes finds no false divergence.
 """
 
 import datetime
+import math
 from dataclasses import dataclass
 
 from .rules import COUNT, DAILY_KEYS, EVENTS_OF_DAYS_SQL, MEASURES, differs_sql, events_range, expected_rows_sql
@@ -22,6 +23,16 @@ from .rules import COUNT, DAILY_KEYS, EVENTS_OF_DAYS_SQL, MEASURES, differs_sql,
 MISSING_ROW = "missing row"
 EXTRA_ROW = "extra row"
 WRONG = {measure: f"wrong {measure}" for measure in MEASURES}
+
+
+def json_ready(value):
+    """``value`` with NaN and infinities as text: a corrupt row may hold them, and JSON (the
+    report, the audit row's ``json`` column) has no such numbers."""
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
 
 
 @dataclass(frozen=True)
@@ -58,7 +69,7 @@ class DivergentRow:
     def as_dict(self):
         return {
             "table": self.table, "date": self.date.isoformat(), "key": self.key,
-            "problems": [{"kind": p.kind, "expected": p.expected, "found": p.found} for p in self.problems],
+            "problems": [{"kind": p.kind, "expected": json_ready(p.expected), "found": json_ready(p.found)} for p in self.problems],
         }
 
 

@@ -33,7 +33,7 @@ from django.db import OperationalError, transaction
 
 from ecomind_core.db.errors import DEADLOCK_DETECTED, LOCK_NOT_AVAILABLE, sqlstate
 
-from .comparison import divergent_rows
+from .comparison import divergent_rows, json_ready
 from .rules import DAILY_KEYS, MEASURES
 
 #: Row changes listed in a run's audit row, at most (its counts are always complete).
@@ -145,7 +145,7 @@ class RepairRun:
             "days_repaired": [day.isoformat() for day in self.days],
             "rows_by_table": count_changes(self.rows),
             "changes": [
-                {**row.as_dict(), "change": change_of(row), "before": row.found, "after": row.expected}
+                {**row.as_dict(), "change": change_of(row), "before": json_ready(row.found), "after": json_ready(row.expected)}
                 for row in self.rows[:AUDITED_CHANGES]
             ],
             "changes_listed": min(len(self.rows), AUDITED_CHANGES),

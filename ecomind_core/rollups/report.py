@@ -51,4 +51,4 @@ def render_json(result, target):
         "last_day": result.days[-1] if result.days else None,
         "verdict": result.verdict,
         "divergent_rows": [row.as_dict() for row in result.divergent],
-    }, indent=2, default=str) + "\n"
+    }, indent=2, default=str, allow_nan=False) + "\n"

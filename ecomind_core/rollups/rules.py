@@ -40,7 +40,7 @@ MEASURES = models.DailyTotals.MEASURES
 COUNT, SUMS = MEASURES[0], MEASURES[1:]
 
 #: Two sums are equal when they differ by at most this fraction of the
-#: larger, plus :data:`ABSOLUTE_TOLERANCE` (for sums of zero). Reordering a
+#: expected one, plus :data:`ABSOLUTE_TOLERANCE` (for sums of zero). Reordering a
 #: sum of n doubles moves it by about n * 1e-16 of its size; an event wrongly
 #: counted or missed moves it by far more than 1e-9 unless it is a billionth
 #: of its day.
@@ -103,7 +103,10 @@ def differs_sql(found, expected, measure):
     """SQL that is true when ``found`` is not what ``expected`` says (NULL found differs)."""
     if measure == COUNT:
         return f"{found} IS DISTINCT FROM {expected}"
+    # Relative to the expected sum only: a NaN or infinite ``found`` must not
+    # widen its own tolerance (PostgreSQL orders NaN above every number and
+    # equal to itself, so greatest(NaN, x) would make NaN "close").
     return (
         f"({found} IS NULL OR NOT abs({found} - {expected}) <= "
-        f"{RELATIVE_TOLERANCE!r} * greatest(abs({found}), abs({expected})) + {ABSOLUTE_TOLERANCE!r})"
+        f"{RELATIVE_TOLERANCE!r} * abs({expected}) + {ABSOLUTE_TOLERANCE!r})"
     )
