@@ -219,6 +219,21 @@ def test_repair_asks_first_and_without_an_answer_writes_nothing(seeded_db):
     assert dbtools.table_checksums(seeded_db) == before
 
 
+def test_a_lock_not_granted_stops_the_run_with_exit_3_and_is_recorded(seeded_db):
+    dbtools.execute(seeded_db, "UPDATE daily_org_agg SET call_count = 0 WHERE date = %s", [day(4)])
+    before = dbtools.table_checksums(seeded_db, TABLES + ["events_enriched"])
+    with psycopg.connect(dbtools.url(seeded_db)) as holder:  # a long transaction holding a daily table
+        holder.execute("LOCK TABLE daily_user_agg IN ROW EXCLUSIVE MODE")
+        result = repair(seeded_db, "--no-input", "--lock-timeout", "50ms")
+        holder.rollback()
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert f"could not be locked to repair {day(4)} in 5 attempts of 0.05s" in result.stderr and "run it again" in result.stderr
+    assert dbtools.table_checksums(seeded_db, TABLES + ["events_enriched"]) == before
+    [details] = [json.loads(d) for d in audit_rows(seeded_db, "rollups.repair")]
+    assert details["days_repaired"] == [] and details["days_divergent"] == [str(day(4))] and "0.05s" in details["stopped"]
+    assert repair(seeded_db, "--no-input").returncode == 0 and verify(seeded_db).returncode == 0
+
+
 # -- could not run: one line, exit 2, nothing changed ----------------------------------
 BAD_ARGUMENTS = [
     (["--since", "2026-13-01"], "'2026-13-01' is not a date: use YYYY-MM-DD"),
@@ -240,6 +255,11 @@ def test_bad_flags_and_dates_are_one_line(seeded_template, command, arguments, m
 
 def test_bad_format_is_one_line(seeded_template):
     assert_one_line_exit_2(verify(seeded_template, "--format", "xml"), "invalid choice: 'xml'")
+
+
+@pytest.mark.parametrize("duration, message", [("soon", "'soon' is not a duration"), ("0", "must be above zero")])
+def test_bad_lock_timeout_is_one_line(seeded_template, duration, message):
+    assert_one_line_exit_2(repair(seeded_template, "--no-input", "--lock-timeout", duration), message)
 
 
 @pytest.mark.parametrize("command", ["verify_rollups", "repair_rollups"])

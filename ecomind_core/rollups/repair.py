@@ -20,7 +20,7 @@ repaired in one transaction that
 So no increment is lost or counted twice. The tables are locked in the order
 the worker upserts them (rules.DAILY_MODELS), so a worker halfway through
 its upserts makes us wait, never deadlock; a deadlock with another client,
-or a lock not granted within :data:`LOCK_TIMEOUT`, rolls the day back and it
+or a lock not granted within the lock timeout, rolls the day back and it
 is tried again, up to :data:`ATTEMPTS` times. Events are only ever read.
 """
 
@@ -38,8 +38,9 @@ from .rules import DAILY_KEYS, MEASURES
 
 #: Row changes listed in a run's audit row, at most (its counts are always complete).
 AUDITED_CHANGES = 1000
-#: How long one attempt waits for the daily tables (the worker's transactions are milliseconds long).
-LOCK_TIMEOUT = datetime.timedelta(seconds=5)
+#: How long one attempt waits for the daily tables, by default (the worker's
+#: transactions are milliseconds long; while we wait, its upserts queue behind us).
+LOCK_TIMEOUT = datetime.timedelta(seconds=2)
 ATTEMPTS = 5
 RETRY_PAUSE = 0.2  # seconds, times the attempt number
 _RETRYABLE = {DEADLOCK_DETECTED, LOCK_NOT_AVAILABLE}
@@ -99,8 +100,11 @@ def _apply(cursor, rows):
         cursor.executemany(statement, params)
 
 
-def repair_day(connection, day):
+def repair_day(connection, day, lock_timeout=LOCK_TIMEOUT):
     """Make ``day`` of the four daily tables equal to its events; the rows changed.
+
+    Args:
+        lock_timeout: how long each attempt waits for the tables' lock (a timedelta).
 
     Raises:
         DayNotRepaired: the tables' lock was not granted in any attempt.
@@ -109,7 +113,7 @@ def repair_day(connection, day):
         try:
             with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
                 pglock.model(*DAILY_KEYS, mode=pglock.SHARE_ROW_EXCLUSIVE, using=connection.alias,
-                             timeout=LOCK_TIMEOUT, side_effect=pglock.Raise)
+                             timeout=lock_timeout, side_effect=pglock.Raise)
                 rows = divergent_rows(cursor, day)
                 _apply(cursor, rows)
             return rows
@@ -118,7 +122,7 @@ def repair_day(connection, day):
                 raise
             time.sleep(RETRY_PAUSE * attempt)
     raise DayNotRepaired(
-        f"the daily tables could not be locked to repair {day} in {ATTEMPTS} attempts of {LOCK_TIMEOUT.seconds}s"
+        f"the daily tables could not be locked to repair {day} in {ATTEMPTS} attempts of {lock_timeout.total_seconds():g}s"
     )
 
 

@@ -12,8 +12,10 @@ could not run (bad flag or date, database unreachable, not confirmed);
 repaired and recorded; run it again).
 """
 
+import argparse
 import sys
 
+from ecomind_core.db.ddl_timeout import parse_duration
 from ecomind_core.management.base import DatabaseCommand, cannot_run
 from ecomind_core.management.exit_codes import ExitCode
 from ecomind_core.rollups import repair, status, verification
@@ -23,6 +25,17 @@ from ecomind_core.rollups.report import problem_lines
 
 #: Problems printed before the confirmation, at most.
 SHOWN_PROBLEMS = 50
+
+
+def lock_duration(text):
+    """An argparse type: a duration above zero (waiting forever would stall the worker)."""
+    try:
+        duration = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if duration is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: the lock timeout must be above zero")
+    return duration
 
 
 class Command(DatabaseCommand):
@@ -37,8 +50,13 @@ class Command(DatabaseCommand):
         add_period_arguments(parser)
         parser.add_argument("--dry-run", action="store_true", help="Only say what would change; write nothing.")
         parser.add_argument("--no-input", "--noinput", action="store_false", dest="interactive", help="Do not ask for confirmation.")
+        parser.add_argument(
+            "--lock-timeout", type=lock_duration, default=repair.LOCK_TIMEOUT, metavar="DURATION",
+            help=f"How long each of a day's {repair.ATTEMPTS} attempts waits for the daily tables' lock "
+                 f"(default {repair.LOCK_TIMEOUT.total_seconds():g}s; e.g. 500ms, 5s).",
+        )
 
-    def handle(self, *args, since, until, dry_run, interactive, verbosity, **options):
+    def handle(self, *args, since, until, dry_run, interactive, lock_timeout, verbosity, **options):
         check_period(since, until)
         with self.database_errors("check the daily totals"):
             scan = verification.verify(self.connection, since, until, on_day=DayProgress(self.stderr, verbosity, "repair_rollups (checking)"))
@@ -52,7 +70,7 @@ class Command(DatabaseCommand):
         run = repair.RepairRun(scan)
         try:
             with self.database_errors("repair the daily totals"):
-                self.repair_days(run)
+                self.repair_days(run, lock_timeout)
         finally:
             # One audit row per run, also when it stopped halfway: each day
             # repaired so far is committed and must be accounted for.
@@ -64,10 +82,10 @@ class Command(DatabaseCommand):
         done = f"Repaired {len(run.days):,} days: {repair.describe_changes(run.rows)}" if run.days else "Nothing to repair"
         self.stdout.write(self.style.SUCCESS(f"{done}; recorded in audit_logs."))
 
-    def repair_days(self, run):
+    def repair_days(self, run, lock_timeout):
         for day in run.scan.divergent_days:
             try:
-                rows = repair.repair_day(self.connection, day)
+                rows = repair.repair_day(self.connection, day, lock_timeout)
             except repair.DayNotRepaired as exc:
                 run.stopped = str(exc)
                 return
