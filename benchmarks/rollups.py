@@ -100,8 +100,7 @@ def indexes_read():
     """The indexes the one-day check's plan uses."""
     from django.db import connection
 
-    from ecomind_core.rollups.comparison import DIVERGENT_ROWS_SQL
-    from ecomind_core.rollups.rules import events_range
+    from ecomind_core.rollups.comparison import DIVERGENT_ROWS_SQL, query_parameters
 
     def names(node):
         found = {node["Index Name"]} if "Index Name" in node else set()
@@ -109,9 +108,8 @@ def indexes_read():
             found |= names(child)
         return found
 
-    params = {**events_range(RECENT_DAY, RECENT_DAY), "first_day": RECENT_DAY, "last_day": RECENT_DAY}
     with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (FORMAT JSON) " + DIVERGENT_ROWS_SQL, params)
+        cursor.execute("EXPLAIN (FORMAT JSON) " + DIVERGENT_ROWS_SQL, query_parameters(RECENT_DAY))
         plan = cursor.fetchone()[0]
         return sorted(names((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]))
 

@@ -1,9 +1,8 @@
-"""The rows of the daily tables that differ from their events, found in one statement.
+"""The rows of the daily tables that differ from their events on a day, found in one statement.
 
-For a range of days (verify and repair ask for one day at a time): the
-events of those days are read once, through the ``ts`` index, into a CTE;
-each daily table's expected rows are grouped from it and compared with the
-table's rows of those days (read through its primary key, which starts with
+The day's events are read once, through the ``ts`` index, into a CTE; each
+daily table's expected rows are grouped from it and compared with the
+table's rows of that day (read through its primary key, which starts with
 ``date``) by a ``FULL OUTER JOIN``, so a missing row, an extra row and a
 wrong value all show up in one pass. Only divergent rows come back.
 
@@ -74,7 +73,7 @@ class DivergentRow:
 
 
 def _table_comparison_sql(model):
-    """Divergent rows of one table: its expected rows FULL JOINed with its rows of the days."""
+    """Divergent rows of one table: its expected rows FULL JOINed with its rows of the day."""
     table, keys = model._meta.db_table, DAILY_KEYS[model]
     join_columns = ", ".join(("date", *keys))
     flags = ", ".join(f"{differs_sql(f'd.{m}', f'e.{m}', m)} AS wrong_{m}" for m in MEASURES)
@@ -85,7 +84,7 @@ def _table_comparison_sql(model):
         + ", ".join(f"d.{m} AS found_{m}" for m in MEASURES) + f", {flags} "
         f"FROM ({expected_rows_sql(model, 'day_events')}) e "
         f"FULL JOIN (SELECT {join_columns}, {', '.join(MEASURES)} FROM {table} "
-        f"WHERE date >= %(first_day)s AND date <= %(last_day)s) d USING ({join_columns})"
+        f"WHERE date = %(day)s) d USING ({join_columns})"
     )
 
 
@@ -100,10 +99,14 @@ DIVERGENT_ROWS_SQL = (
 _COLUMNS_BY_TABLE = {model._meta.db_table: DAILY_KEYS[model] for model in DAILY_KEYS}
 
 
-def divergent_rows(cursor, first_day, last_day=None):
-    """Every divergent row of the four tables on ``first_day`` .. ``last_day`` (default: that one day)."""
-    last_day = last_day or first_day
-    cursor.execute(DIVERGENT_ROWS_SQL, {**events_range(first_day, last_day), "first_day": first_day, "last_day": last_day})
+def query_parameters(day):
+    """The parameters of :data:`DIVERGENT_ROWS_SQL` for ``day``."""
+    return {**events_range(day, day), "day": day}
+
+
+def divergent_rows(cursor, day):
+    """Every divergent row of the four tables on ``day``."""
+    cursor.execute(DIVERGENT_ROWS_SQL, query_parameters(day))
     names = [column.name for column in cursor.description]
     return [_divergent_row(dict(zip(names, values))) for values in cursor.fetchall()]
 

@@ -61,8 +61,6 @@ def _statements(model):
 
 
 STATEMENTS = {model._meta.db_table: _statements(model) for model in DAILY_KEYS}
-
-
 CHANGES = ("insert", "update", "delete")
 
 

@@ -33,7 +33,6 @@ DAILY_KEYS = {model: model.key_columns() for model in DAILY_MODELS}
 EVENTS_TABLE = models.Event._meta.db_table
 #: Event columns whose missing value counts under a stand-in.
 STAND_INS = {"model": "unknown"}
-UNKNOWN_MODEL = STAND_INS["model"]
 #: What a daily row holds (``DailyTotals.MEASURES``): the count of events,
 #: then the sum of each ``FOOTPRINT`` column of theirs.
 MEASURES = models.DailyTotals.MEASURES
@@ -47,6 +46,7 @@ COUNT, SUMS = MEASURES[0], MEASURES[1:]
 RELATIVE_TOLERANCE = 1e-9
 ABSOLUTE_TOLERANCE = 1e-12
 
+#: Every event column some daily table is keyed by.
 ALL_KEY_COLUMNS = tuple(dict.fromkeys(column for keys in DAILY_KEYS.values() for column in keys))
 
 

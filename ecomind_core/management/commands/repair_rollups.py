@@ -93,8 +93,7 @@ class Command(DatabaseCommand):
             self.stdout.write(f"{day}: {repair.describe_changes(rows)}")
 
     def show(self, rows):
-        lines = list(problem_lines(rows[:SHOWN_PROBLEMS]))
-        for line in lines:
+        for line in problem_lines(rows[:SHOWN_PROBLEMS]):
             self.stdout.write(f"  {line}")
         if len(rows) > SHOWN_PROBLEMS:
             self.stdout.write(f"  ... and {len(rows) - SHOWN_PROBLEMS:,} more rows (verify_rollups lists them all).")
