@@ -147,6 +147,7 @@ def test_clean_data_verifies_clean_and_nothing_is_written(seeded_db):
     result = verify(seeded_db)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"all {DAYS} days with data ({day(1)} to {day(DAYS)})" in result.stdout
+    assert verify(seeded_db, "--until", "9999-12-31").returncode == 0
     as_json = verify(seeded_db, "--format", "json", "--since", str(day(3)), "--until", str(day(4)))
     data = json.loads(as_json.stdout)
     assert as_json.returncode == 0 and data["verdict"] == "clean" and data["days_checked"] == 2 and data["divergent_rows"] == []

@@ -194,6 +194,12 @@ def rows_on_a_day_without_events(conn, d):
     return found(A1_GPT, EVENTLESS_DAY, ("extra row",), ["daily_org_agg", "daily_user_agg"])
 
 
+def row_on_the_last_day_python_has(conn, d):
+    """A row dated 9999-12-31 (a bad default somewhere): the day after it must not overflow."""
+    conn.execute("INSERT INTO daily_provider_agg VALUES (%s, %s, 'openai', 1, 0.1, 0.2, 0.3)", [datetime.date.max, ORG_B])
+    return one("daily_provider_agg", datetime.date.max, (ORG_B, "openai"), ("extra row",))
+
+
 @dataclass(frozen=True)
 class Corruption:
     apply: Callable
@@ -212,6 +218,7 @@ CORRUPTIONS = [
     Corruption(deleted_event, 12), Corruption(deleted_last_event_of_its_key, 13), Corruption(backfilled_event, 14),
     Corruption(backfilled_event_of_a_new_key, 15), Corruption(row_under_the_wrong_key, 16), Corruption(replayed_upserts, 17),
     Corruption(zero_row_without_events, 18), Corruption(lost_day, 19), Corruption(rows_on_a_day_without_events, 19),
+    Corruption(row_on_the_last_day_python_has, 19),
 ]
 assert UNTOUCHED_DAY not in {day(c.day) for c in CORRUPTIONS}
 

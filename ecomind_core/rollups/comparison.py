@@ -15,7 +15,7 @@ import datetime
 import math
 from dataclasses import dataclass
 
-from .rules import COUNT, DAILY_KEYS, EVENTS_OF_DAYS_SQL, MEASURES, differs_sql, events_range, expected_rows_sql
+from .rules import COUNT, DAILY_KEYS, EVENTS_OF_DAYS_SQL, MEASURES, differs_sql, expected_rows_sql
 
 #: The kinds of divergence, as reports name them: the day has events for a
 #: key but no row, a row but no events, or a row whose measure differs.
@@ -84,7 +84,7 @@ def _table_comparison_sql(model):
         + ", ".join(f"d.{m} AS found_{m}" for m in MEASURES) + f", {flags} "
         f"FROM ({expected_rows_sql(model, 'day_events')}) e "
         f"FULL JOIN (SELECT {join_columns}, {', '.join(MEASURES)} FROM {table} "
-        f"WHERE date = %(day)s) d USING ({join_columns})"
+        f"WHERE date BETWEEN %(first_day)s AND %(last_day)s) d USING ({join_columns})"
     )
 
 
@@ -101,7 +101,7 @@ _COLUMNS_BY_TABLE = {model._meta.db_table: DAILY_KEYS[model] for model in DAILY_
 
 def query_parameters(day):
     """The parameters of :data:`DIVERGENT_ROWS_SQL` for ``day``."""
-    return {**events_range(day, day), "day": day}
+    return {"first_day": day, "last_day": day}
 
 
 def divergent_rows(cursor, day):

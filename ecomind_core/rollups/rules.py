@@ -50,14 +50,17 @@ ABSOLUTE_TOLERANCE = 1e-12
 ALL_KEY_COLUMNS = tuple(dict.fromkeys(column for keys in DAILY_KEYS.values() for column in keys))
 
 
-def day_start(day):
-    """The first instant of ``day`` as ``ts`` holds it (naive UTC)."""
-    return datetime.datetime.combine(day, datetime.time())
+def day_start_sql(day):
+    """SQL for the first instant of the UTC day ``day`` (an SQL date expression), as ``ts`` holds it."""
+    return f"({day})::timestamp"
 
 
-def events_range(first_day, last_day):
-    """``{"start": ..., "stop": ...}``: the ``ts`` range of the events of these days."""
-    return {"start": day_start(first_day), "stop": day_start(last_day + datetime.timedelta(days=1))}
+def next_day_start_sql(day):
+    """SQL for the first instant after the UTC day ``day``.
+
+    Computed by the server: ``date.max + 1`` overflows in Python, not there.
+    """
+    return f"(({day})::date + 1)::timestamp"
 
 
 def event_key_sql(column):
@@ -77,15 +80,15 @@ def event_key_expression(column):
 #: The ORM form of the day (TruncDate in UTC, whatever the session's zone).
 EVENT_DAY = TruncDate("ts", tzinfo=datetime.UTC)
 
-#: The events of a range of days (``%(start)s``/``%(stop)s`` from
-#: :func:`events_range`), with their day and the values they file under,
-#: read through the ``ts`` index.
+#: The events of the days ``%(first_day)s`` .. ``%(last_day)s`` (dates),
+#: with their day and the values they file under, read through the ``ts``
+#: index.
 EVENTS_OF_DAYS_SQL = (
     "SELECT ts::date AS date, "
     + ", ".join(f"{event_key_sql(c)} AS {c}" for c in ALL_KEY_COLUMNS)
     + ", "
     + ", ".join(SUMS)
-    + f" FROM {EVENTS_TABLE} WHERE ts >= %(start)s AND ts < %(stop)s"
+    + f" FROM {EVENTS_TABLE} WHERE ts >= {day_start_sql('%(first_day)s::date')} AND ts < {next_day_start_sql('%(last_day)s')}"
 )
 
 

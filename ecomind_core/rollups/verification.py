@@ -15,30 +15,30 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from .comparison import divergent_rows
-from .rules import DAILY_MODELS, EVENTS_TABLE, day_start
+from .rules import DAILY_MODELS, EVENTS_TABLE, day_start_sql, next_day_start_sql
 
 #: The verdicts of a check.
 CLEAN, DIVERGENT = "clean", "divergent"
 
 
 def _days_of_table_sql(table):
-    """A loose scan of ``table.date`` within ``%(first_day)s`` .. ``%(last_day)s`` (NULL: open)."""
-    in_period = "date <= coalesce(%(last_day)s::date, 'infinity')"
+    """A loose scan of ``table.date`` from ``%(since)s`` to ``%(until)s`` (NULL: open)."""
+    in_period = "date <= coalesce(%(until)s::date, 'infinity')"
     return (
         f"{table}_days(day) AS (SELECT min(date) FROM {table} "
-        f"WHERE date >= coalesce(%(first_day)s::date, '-infinity') AND {in_period} "
+        f"WHERE date >= coalesce(%(since)s::date, '-infinity') AND {in_period} "
         f"UNION ALL SELECT (SELECT min(date) FROM {table} WHERE date > day AND {in_period}) "
         f"FROM {table}_days WHERE day IS NOT NULL)"
     )
 
 
 def _days_of_events_sql():
-    """The same over events: the next day with events starts at the first ``ts`` at or after day + 1."""
-    in_period = "ts < coalesce(%(stop)s::timestamp, 'infinity')"
+    """The same over events: the next day with events starts at the first ``ts`` after the day."""
+    in_period = f"ts < coalesce({next_day_start_sql('%(until)s')}, 'infinity')"
     return (
         f"event_days(day) AS (SELECT min(ts)::date FROM {EVENTS_TABLE} "
-        f"WHERE ts >= coalesce(%(start)s::timestamp, '-infinity') AND {in_period} "
-        f"UNION ALL SELECT (SELECT min(ts)::date FROM {EVENTS_TABLE} WHERE ts >= (day + 1)::timestamp AND {in_period}) "
+        f"WHERE ts >= coalesce({day_start_sql('%(since)s::date')}, '-infinity') AND {in_period} "
+        f"UNION ALL SELECT (SELECT min(ts)::date FROM {EVENTS_TABLE} WHERE ts >= {next_day_start_sql('day')} AND {in_period}) "
         f"FROM event_days WHERE day IS NOT NULL)"
     )
 
@@ -55,12 +55,7 @@ DAYS_WITH_DATA_SQL = (
 
 def days_with_data(cursor, since=None, until=None):
     """Every day from ``since`` to ``until`` (None: open) with an event or a daily row, in order."""
-    next_day = until + datetime.timedelta(days=1) if until else None
-    cursor.execute(DAYS_WITH_DATA_SQL, {
-        "first_day": since, "last_day": until,
-        "start": day_start(since) if since else None,
-        "stop": day_start(next_day) if next_day else None,
-    })
+    cursor.execute(DAYS_WITH_DATA_SQL, {"since": since, "until": until})
     return [day for (day,) in cursor.fetchall()]
 
 
