@@ -183,7 +183,7 @@ def main():
         print(f"{'one recent day (' + str(RECENT_DAY) + ')':32} {args.small:>12,} events {args.big:>12,} events   ratio")
         print(f"{'  time (median of ' + str(args.repeat) + ')':32} {small * 1000:>12.1f} ms {big * 1000:>15.1f} ms   {big / small:.2f}x")
         print(f"{'  shared buffers touched':32} {plans['small'][1]:>15,} {plans['big'][1]:>18,}   {plans['big'][1] / plans['small'][1]:.2f}x")
-        for alias, count in names.items():
+        for alias in names:
             print(f"  indexes read at {getattr(args, alias):,} events: {', '.join(plans[alias][0]) or 'none'}")
         print(f"full check of every day at {args.big:,} events (manage.py verify_rollups): {full:.0f}s ({full / days * 1000:.0f} ms a day)")
         print(f"  {verdict}")
