@@ -102,7 +102,7 @@ def repair(dbname, *args, env=None):
     return manage("repair_rollups", *args, database=dbname, env=env)
 
 
-def report(result):
+def divergent_rows_of(result):
     """The divergent rows of a ``--format json`` run: {(table, date, key values): sorted kinds}."""
     data = json.loads(result.stdout)
     return {

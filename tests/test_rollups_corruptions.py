@@ -24,7 +24,7 @@ from ecomind_core.models import DailyTotals
 from ecomind_core.rollups import DAILY_KEYS
 from tests import dbtools
 from tests.dbtools import manage
-from tests.test_rollups import DAYS, ORG_A, ORG_B, TABLES, day, event_params, seed, write_event
+from tests.test_rollups import DAYS, ORG_A, ORG_B, TABLES, day, divergent_rows_of, event_params, seed, write_event
 from tests.test_worker_writes import UPSERTS
 
 A1_GPT = (ORG_A, "user_0000000000a1", "openai", "gpt-4o")
@@ -236,14 +236,6 @@ class Battery:
     oracle_differences: list
 
 
-def reported(result):
-    data = json.loads(result.stdout)
-    return {
-        (row["table"], row["date"], tuple(row["key"].values())): tuple(sorted(p["kind"] for p in row["problems"]))
-        for row in data["divergent_rows"]
-    }
-
-
 def untouched_rows(dbname):
     return dbtools.column_checksums(
         dbname, {t: ["date", *COLUMNS[t], *DailyTotals.MEASURES] for t in TABLES},
@@ -302,7 +294,7 @@ def battery(migrated_template):
 @pytest.mark.parametrize("corruption", CORRUPTIONS, ids=lambda c: c.name)
 def test_each_corruption_is_found_by_name_then_repaired(battery, corruption):
     assert battery.found.returncode == 1, battery.found.stderr
-    report = reported(battery.found)
+    report = divergent_rows_of(battery.found)
     expected = battery.expected[corruption.name]
     assert {row: report.get(row) for row in expected} == expected
     lines = battery.found_text.stdout.splitlines()
@@ -311,12 +303,12 @@ def test_each_corruption_is_found_by_name_then_repaired(battery, corruption):
         assert sorted(line.split(": ")[1] for line in lines if line.strip().startswith(f"{where}: ")) == list(kinds)
     repaired_days = set(battery.audit_rows[0]["days_repaired"])
     assert {date for _, date, _ in expected} <= repaired_days
-    assert not {row for row in reported(battery.after) if row in expected}
+    assert not {row for row in divergent_rows_of(battery.after) if row in expected}
 
 
 def test_verify_reports_nothing_but_the_corruptions(battery):
     everything_expected = {row: kinds for rows in battery.expected.values() for row, kinds in rows.items()}
-    assert reported(battery.found) == everything_expected
+    assert divergent_rows_of(battery.found) == everything_expected
 
 
 def test_after_the_repair_everything_verifies_clean_and_equals_an_independent_sum(battery):
