@@ -14,6 +14,7 @@ from django.db.models import Max, Sum
 from django.views.generic import TemplateView
 
 from ecomind_core.models import FOOTPRINT, DailyModelTotal, DailyOrgTotal, DailyProviderTotal, DailyTotals, Organisation
+from ecomind_core.rollups.status import period_verification
 
 from .charts import daily_bar_chart
 
@@ -83,6 +84,7 @@ class DailyFootprintView(TemplateView):
             totals={m: sum(d[m] or 0 for d in days) for m in MEASURES},
             providers=_sums(DailyProviderTotal.objects.filter(**in_period), "provider"),
             models=_sums(DailyModelTotal.objects.filter(**in_period), "provider", "model"),
+            rollup_verification=period_verification(start, end),
             charts=[
                 (title, daily_bar_chart({d["date"]: d[measure] for d in days}, start, end, unit))
                 for measure, (title, unit) in FOOTPRINT.items()

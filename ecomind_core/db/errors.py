@@ -1,6 +1,7 @@
 """Recognise PostgreSQL errors by SQLSTATE through Django's wrapping."""
 
 LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout (or NOWAIT) hit
+DEADLOCK_DETECTED = "40P01"
 DUPLICATE_TABLE = "42P07"
 
 

@@ -10,9 +10,10 @@ can act on the code alone (the README, "Operating it"):
   divergent roll-ups (``verify_rollups``).
 * ``CANNOT_RUN`` (2): it could not do its job: a bad flag or argument, a
   wrong configuration (``DATABASE_URL``, ``SECRET_KEY``), an unreachable or
-  unreadable database. Nothing was changed.
+  unreadable database, a change not confirmed. Nothing was changed.
 * ``LOCK_TIMEOUT`` (3): ``migrate`` gave up waiting for a table lock (after
-  its retries); rolled back, safe to re-run.
+  its retries); rolled back, safe to re-run. Also ``repair_rollups``, for
+  the daily tables' lock on one day (the days before it are repaired).
 
 Kept free of Django imports: ``manage.py`` reads it before settings load.
 """
