@@ -8,6 +8,7 @@ from django.db import NotSupportedError, connection
 
 from ecomind_core import factories, models
 from ecomind_core.fields import EnumField
+from tests.dbtools import ROOT
 
 
 def raw(sql, params=()):
@@ -80,3 +81,20 @@ def test_every_factory_makes_a_valid_row():
     for row in made:
         row.full_clean()
         assert type(row).objects.filter(pk=row.pk).exists()
+
+
+@pytest.mark.parametrize("kwargs", [{"prefix": ""}, {"prefix": "org-x"}, {"prefix": "evt", "hex_digits": 8}])
+def test_a_text_id_field_refuses_a_bad_prefix_or_length_when_declared(kwargs):
+    """The mistake shows where the model is written, not at the first save."""
+    from ecomind_core.fields import TextIdField
+
+    with pytest.raises(ValueError, match="TextIdField"):
+        TextIdField(**kwargs)
+
+
+def test_docs_schema_names_every_index_of_the_models():
+    from django.apps import apps
+
+    text = (ROOT / "docs" / "schema.md").read_text()
+    names = {index.name for model in apps.get_app_config("ecomind_core").get_models() for index in model._meta.indexes}
+    assert names and {name for name in names if name not in text} == set()
