@@ -7,7 +7,7 @@ hint (``findings.KINDS``). The severity rule is in ``findings``.
 
 from collections import Counter
 
-from .findings import UNOWNED_KINDS, finding
+from .findings import KINDS, UNOWNED_KINDS, Finding, finding
 from .objects import show
 
 #: Tables that belong to the tooling rather than to any model.
@@ -85,8 +85,13 @@ class _Comparison:
 
     # -- across tables ---------------------------------------------------------
     def compare_unowned_tables(self):
-        for name in sorted(set(self.live.other_tables) - set(self.expected.tables) - BOOKKEEPING_TABLES):
-            self.add(UNOWNED_KINDS[0], name, "absent", "present", name)
+        # One finding per table nothing of ours describes: made directly (its
+        # hint has nothing to fill in), as a shared database may hold thousands.
+        kind = KINDS[UNOWNED_KINDS[0]]
+        self.findings.extend(
+            Finding(kind.name, name, "absent", "present", kind.severity, kind.hint, name)
+            for name in sorted(set(self.live.other_tables) - set(self.expected.tables) - BOOKKEEPING_TABLES)
+        )
 
     def compare_owners(self):
         """The owned tables should share one owner; the odd ones out are warnings."""
