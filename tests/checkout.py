@@ -5,7 +5,6 @@ migration) or run it from somewhere else, without touching the checkout
 under test or another run's.
 """
 
-import os
 import shutil
 import subprocess
 import sys
@@ -46,8 +45,3 @@ def edit(path, old, new):
     text = path.read_text()
     assert old in text, f"{old!r} not in {path}"
     path.write_text(text.replace(old, new, 1))
-
-
-def write(path, text):
-    path.write_text(text)
-    os.utime(path)

@@ -8,7 +8,7 @@ with two cheap reads (the migration records, the table names).
 
 from django.db.migrations.loader import MigrationLoader
 
-from ecomind_core.catalog.migration_state import OWNED_APPS, owned_tables, state_at
+from ecomind_core.catalog.migration_state import OWNED_APPS, applied_migrations, owned_tables, state_at
 
 APP = OWNED_APPS[0]
 
@@ -17,9 +17,9 @@ def unadopted_tables(connection):
     """The owned tables already present while ecomind_core's first migration is unrecorded (else [])."""
     if connection.vendor == "postgresql":
         connection.check_schema_exists()
-    loader = MigrationLoader(connection, ignore_no_migrations=True)
+    loader = MigrationLoader(None, ignore_no_migrations=True)
     first = loader.graph.root_nodes(APP)[0]
-    if first in loader.applied_migrations:
+    if first in applied_migrations(connection):
         return []
     expected = owned_tables(state_at(loader, [first]).apps)
     with connection.cursor() as cursor:

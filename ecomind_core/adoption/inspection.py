@@ -78,7 +78,7 @@ def _table_sizes(connection, tables):
         cursor.execute(
             # reltuples is -1 until the table is first analysed: None then.
             "SELECT c.relname, CASE WHEN c.reltuples < 0 THEN NULL ELSE c.reltuples::bigint END FROM pg_class c "
-            "WHERE c.relnamespace = to_regnamespace(%s) AND c.relname = ANY(%s)",
+            "WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = %s) AND c.relname = ANY(%s)",
             [connection.schema_name, sorted(tables)],
         )
         return dict(cursor.fetchall())

@@ -42,6 +42,8 @@ class Command(DatabaseCommandMixin, BaseCommand):
         except SquawkMissing as exc:
             raise cannot_run(str(exc)) from None
         except Exception as exc:  # a migration that cannot be rendered or linted
+            if options["traceback"]:
+                raise
             raise cannot_run(f"could not check the migrations: {type(exc).__name__}: {' '.join(str(exc).split())}") from None
         problems = sum(len(report.problems) for report in reports)
         for report in reports:

@@ -33,7 +33,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def check_schema_exists(self):
         """Raise SchemaMissing (a DatabaseError: commands say it in one line) unless the schema exists."""
         with self.cursor() as cursor:
-            cursor.execute("SELECT to_regnamespace(%s) IS NOT NULL", [sql.Identifier(self.schema_name).as_string()])
+            cursor.execute("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = %s)", [self.schema_name])
             if not cursor.fetchone()[0]:
                 raise SchemaMissing(
                     f"schema {self.schema_name!r} does not exist in this database (DATABASE_SCHEMA): create it, "
