@@ -15,7 +15,7 @@ ecomind_core's migrations: the project's own files plus that one) and
 applied by ``manage.py migrate`` in a subprocess, as a deploy job does it
 (advisory lock, lock_timeout); ``sqlmigrate`` of each is printed. The plain
 form is what Django writes (an atomic migration); the safe form is what this
-project's ``makemigrations`` writes (ecomind_core/migration_operations.py,
+project's ``makemigrations`` writes (ecomind_core/migration_safety/operations.py,
 ``atomic = False`` where they need it). After each, ``migrate`` back to the
 project's last migration undoes it, and the table's catalog is checked to
 be as before. Every operation runs --repeat times, interleaved; the table
@@ -297,7 +297,7 @@ PAIRS = [
 
 MIGRATION_FILE = '''from django.db import migrations, models
 
-from ecomind_core import migration_operations
+from ecomind_core.migration_safety import operations as migration_operations
 
 
 class Migration(migrations.Migration):

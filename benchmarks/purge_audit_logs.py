@@ -86,7 +86,7 @@ def purge(dbname, before):
     connections["default"].settings_dict["NAME"] = dbname
     out = io.StringIO()
     started = time.perf_counter()
-    call_command("purge_audit_logs", "--before", before, stdout=out)
+    call_command("purge_audit_logs", "--before", before, "--no-input", stdout=out)
     elapsed = time.perf_counter() - started
     connections["default"].close()
     return elapsed, int(out.getvalue().split()[1].replace(",", ""))
@@ -127,7 +127,7 @@ def main():
         from django.core.management import call_command
         from django.db import connections
 
-        from ecomind_core.audit import KEPT_FOREVER
+        from ecomind_core.audit.records import KEPT_FOREVER
         from ecomind_core.models import APPEND_ONLY, AuditLog
 
         call_command("migrate", verbosity=0)

@@ -144,7 +144,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Other applications' migrations come with the code that needs them: they
 # run before the release serves (django-syzygy's pre-deploy stage), whatever
 # their operations. Only EcoMind's own migrations are staged by what they do
-# (ecomind_core/migration_stages.py); a test keeps this list complete.
+# (ecomind_core/migration_safety/stages.py); a test keeps this list complete.
 MIGRATION_STAGES_OVERRIDE = {
     label: Stage.PRE_DEPLOY
     for label in ("admin", "auth", "contenttypes", "sessions", "axes", "otp_static", "otp_totp")
@@ -194,8 +194,8 @@ AXES_FAILURE_LIMIT = ADMIN_LOCKOUT_FAILURES
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=ADMIN_LOCKOUT_MINUTES)
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # an account from anywhere, and an address for any account
 AXES_RESET_ON_SUCCESS = True  # failures "in a row": a successful sign-in starts the count again
-AXES_CLIENT_IP_CALLABLE = "ecomind_core.client_address.client_address"
-AXES_LOCKOUT_CALLABLE = "ecomind_core.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "ecomind_core.signin.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "ecomind_core.signin.lockout.lockout_response"
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]  # masked in axes' log lines and stored form data
 AXES_DISABLE_ACCESS_LOG = True  # sign-ins are recorded in audit_logs; no second, unbounded log
 AXES_ENABLE_ADMIN = False  # unlocking is unlock_staff's job, which records it in audit_logs

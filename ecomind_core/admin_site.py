@@ -5,6 +5,10 @@ cannot register; their read-only Daily footprint page is listed here with
 the EcoMind models, so it shows on the index and in the side bar like any
 other, for whoever may view the daily totals.
 
+django-otp's two plugins (authenticator apps, recovery codes) are two
+Django apps, which the admin would list as "OTP_TOTP" and "OTP_STATIC":
+staff see them as one group, "Two-factor".
+
 It is also where the second factor is enforced: with
 ``ADMIN_REQUIRE_2FA`` on, only a session signed in with a code from the
 staff member's device gets in (django-otp's ``OTPAdminSite`` rule), whatever
@@ -14,6 +18,10 @@ else logged the account in.
 from django.conf import settings
 from django.contrib import admin
 from django.urls import path, reverse
+
+#: django-otp's apps, shown as one group in the admin's index and side bar.
+TWO_FACTOR_APPS = ("otp_totp", "otp_static")
+TWO_FACTOR_GROUP = "Two-factor"
 
 
 class EcoMindAdminSite(admin.AdminSite):
@@ -37,7 +45,7 @@ class EcoMindAdminSite(admin.AdminSite):
         return [path("ecomind/daily/", daily, name="daily_footprint"), *super().get_urls()]
 
     def get_app_list(self, request, app_label=None):
-        app_list = super().get_app_list(request, app_label)
+        app_list = self.group_two_factor(super().get_app_list(request, app_label))
         if not request.user.has_perm("ecomind_core.view_dailyorgtotal"):
             return app_list
         for app in app_list:
@@ -45,6 +53,17 @@ class EcoMindAdminSite(admin.AdminSite):
                 app["models"].append(self.daily_footprint_entry())
                 app["models"].sort(key=lambda entry: entry["name"])
         return app_list
+
+    @staticmethod
+    def group_two_factor(app_list):
+        """django-otp's apps as one "Two-factor" group, sorted by name as Django sorts apps."""
+        plugins = [app for app in app_list if app["app_label"] in TWO_FACTOR_APPS]
+        if not plugins:
+            return app_list
+        models = sorted((model for app in plugins for model in app["models"]), key=lambda model: model["name"])
+        group = {**plugins[0], "name": TWO_FACTOR_GROUP, "models": models}
+        others = [app for app in app_list if app["app_label"] not in TWO_FACTOR_APPS]
+        return sorted([*others, group], key=lambda app: app["name"].lower())
 
     def daily_footprint_entry(self):
         return {

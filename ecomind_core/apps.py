@@ -7,8 +7,8 @@ class EcomindCoreConfig(AppConfig):
     verbose_name = "EcoMind"
 
     def ready(self):
-        from ecomind_core import signin_audit
-        from ecomind_core.auditors import ensure_auditors_group
+        from ecomind_core.admin.auditors_group import ensure_auditors_group
+        from ecomind_core.signin import audit as signin_audit
 
-        post_migrate.connect(ensure_auditors_group, sender=self, dispatch_uid="ecomind_core.auditors")
+        post_migrate.connect(ensure_auditors_group, sender=self, dispatch_uid="ecomind_core.admin.auditors_group")
         signin_audit.connect()

@@ -19,12 +19,20 @@ the schema editor of ``ecomind_core.db.backends.postgresql``.
 
 import datetime
 import functools
+import secrets
 
 from django.core import checks
 from django.db import models
 from psycopg.types.json import Json, Jsonb
 
-from ecomind_core.ids import new_id
+
+def new_id(prefix, hex_digits=12):
+    """An application-made text id with a legacy prefix: ``org_1a2b3c4d5e6f``.
+
+    (Events written by the enrichment worker use plain
+    ``gen_random_uuid()::text`` ids; both shapes coexist in ``events_enriched``.)
+    """
+    return f"{prefix}_{secrets.token_hex(hex_digits // 2)}"
 
 
 class TextIdField(models.CharField):

@@ -67,16 +67,17 @@ def execute(dbname, statement, params=None):
         return cur.fetchall() if cur.description else None
 
 
-def manage(*args, env=None, database=None, timeout=180, check=False):
+def manage(*args, env=None, database=None, timeout=180, check=False, input=None):
     """Run ``python manage.py ARGS`` in a real subprocess, as an operator would.
 
     ``database`` names a scratch database for ``DATABASE_URL``; ``env`` adds
-    or (with None values) removes variables.
+    or (with None values) removes variables; ``input`` is what the operator
+    types (standard input is empty otherwise).
     """
     return subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), *args],
         cwd=ROOT, env=manage_env(env, database), capture_output=True, text=True, timeout=timeout, check=check,
-        stdin=subprocess.DEVNULL,
+        **({"input": input} if input is not None else {"stdin": subprocess.DEVNULL}),
     )
 
 

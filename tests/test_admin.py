@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ecomind_core import factories
-from ecomind_core.auditors import AUDITORS
+from ecomind_core.admin.auditors_group import AUDITORS
 from ecomind_core.models import AuditLog, CustomerUser, Organisation
 from ecomind_core.rollups import rebuild_daily_totals
 

@@ -224,7 +224,8 @@ def test_unanswered_confirmation_writes_nothing(scratch_db):
     before = state(scratch_db)
     result = baseline(scratch_db)  # interactive, but standard input is empty
     assert "Target: postgresql://postgres@127.0.0.1:5432/" in result.stdout
-    assert_refused_untouched(scratch_db, result, before, "not confirmed")
+    assert result.returncode == 2 and "not confirmed" in result.stderr, result.stdout + result.stderr
+    assert state(scratch_db) == before and "django_migrations" not in dbtools.public_tables(scratch_db)
 
 
 def test_unreachable_server_is_one_line_without_password():

@@ -227,7 +227,7 @@ def test_the_local_login_stays_the_same_until_reset(tmp_path):
 
 def test_purge_keeps_the_baseline_record_that_undo_needs(legacy_db):
     assert manage("baseline", "--no-input", database=legacy_db).returncode == 0
-    purge = manage("purge_audit_logs", "--before", "2099-01-01", database=legacy_db)
+    purge = manage("purge_audit_logs", "--before", "2099-01-01", "--no-input", database=legacy_db)
     assert purge.returncode == 0, purge.stderr
     undo = manage("baseline", "--undo", "--no-input", database=legacy_db)
     assert undo.returncode == 0, undo.stdout + undo.stderr

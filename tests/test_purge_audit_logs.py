@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
 
-from ecomind_core.audit import KEPT_FOREVER, SYSTEM_ORG
+from ecomind_core.audit.records import KEPT_FOREVER, SYSTEM_ORG
 from ecomind_core.models import APPEND_ONLY, AuditLog, append_only_trigger_uri
 from tests import dbtools
 from tests.dbtools import manage
@@ -37,7 +37,7 @@ def test_purge_removes_only_old_rows_and_leaves_its_own_audit_row(audited_db):
     assert count(audited_db, "ts < '2026-01-01'") == 50
     dry = manage("purge_audit_logs", "--before", "2026-01-01", "--dry-run", database=audited_db)
     assert dry.returncode == 0 and "50 audit rows" in dry.stdout and count(audited_db) == 100
-    result = manage("purge_audit_logs", "--before", "2026-01-01", database=audited_db)
+    result = manage("purge_audit_logs", "--before", "2026-01-01", "--no-input", database=audited_db)
     assert result.returncode == 0, result.stderr
     assert count(audited_db, "ts < '2026-01-01'") == 0 and count(audited_db, "action = 'login'") == 50
     [(details,)] = dbtools.execute(audited_db, "SELECT details::text FROM audit_logs WHERE action = 'audit.purge'")
@@ -60,7 +60,7 @@ def test_purge_keeps_records_other_commands_rely_on_and_rows_without_a_time(audi
         SELECT 'kept_' || action, %s, action, 'database', timestamp '2020-01-01' FROM unnest(%s::text[]) action""",
         [SYSTEM_ORG, list(KEPT_FOREVER)])
     dbtools.execute(audited_db, "INSERT INTO audit_logs (id, org_id, action, resource, ts) VALUES ('no_ts', 'org_1', 'login', 'org', NULL)")
-    result = manage("purge_audit_logs", "--before", "2099-01-01", database=audited_db)
+    result = manage("purge_audit_logs", "--before", "2099-01-01", "--no-input", database=audited_db)
     assert result.returncode == 0, result.stderr
     kept = dbtools.execute(audited_db, "SELECT id FROM audit_logs WHERE action <> 'audit.purge' ORDER BY id")
     assert [row[0] for row in kept] == sorted(["no_ts", *(f"kept_{action}" for action in KEPT_FOREVER)])
@@ -75,7 +75,7 @@ def trigger_calls(dbname):
 def test_the_trigger_fires_once_per_statement_so_a_purge_pays_for_it_once(audited_db):
     # PL/pgSQL call counts for every session of this database (the purge runs in its own process).
     dbtools.execute(audited_db, f'ALTER DATABASE "{audited_db}" SET track_functions = \'pl\'')
-    result = manage("purge_audit_logs", "--before", "2026-01-01", database=audited_db)
+    result = manage("purge_audit_logs", "--before", "2026-01-01", "--no-input", database=audited_db)
     assert result.returncode == 0 and "Deleted 50 audit rows" in result.stdout, result.stderr
     assert trigger_calls(audited_db) == 1  # one DELETE statement of 50 rows: one call, one ignore check
 
@@ -102,7 +102,7 @@ def test_a_purge_in_progress_blocks_no_writer_and_lends_its_leave_to_no_one(sett
     )
     dbname = connection.settings_dict["NAME"]
     with transaction.atomic():
-        call_command("purge_audit_logs", "--before", "2026-01-01", stdout=io.StringIO())
+        call_command("purge_audit_logs", "--before", "2026-01-01", "--no-input", stdout=io.StringIO())
         assert not AuditLog.objects.exclude(action="audit.purge").exists()  # deleted, not yet committed
         with dbtools.connect(dbname) as writer:
             writer.execute("SET lock_timeout = '2s'")  # a blocked insert fails instead of waiting

@@ -39,7 +39,7 @@ def add_migration(checkout, name, operations, *, atomic=True, extra=""):
     full = f"{number:04d}_{name}"
     atomic_line = "" if atomic else "    atomic = False\n"
     (migrations_dir(checkout) / f"{full}.py").write_text(
-        f"{HEADER}import ecomind_core.migration_operations\nimport syzygy.operations\nimport syzygy.constants\n\n\n"
+        f"{HEADER}import ecomind_core.migration_safety.operations\nimport syzygy.operations\nimport syzygy.constants\n\n\n"
         f"class Migration(migrations.Migration):\n{atomic_line}{extra}"
         f"    dependencies = [('ecomind_core', '{previous}')]\n    operations = [\n{operations}\n    ]\n"
     )
@@ -113,7 +113,7 @@ def test_each_unsafe_kind_is_flagged_by_name(checkout):
 
 def test_a_safe_operation_in_an_atomic_migration_is_flagged(checkout):
     add_migration(checkout, "concurrent_in_transaction",
-                  "        ecomind_core.migration_operations.AddIndexConcurrentlyIfPostgres(model_name='event', "
+                  "        ecomind_core.migration_safety.operations.AddIndexConcurrentlyIfPostgres(model_name='event', "
                   "index=models.Index(fields=['provider'], name='ix_ev_provider')),")
     result = check(checkout)
     assert result.returncode == 1 and "needs-non-atomic" in result.stdout
@@ -167,7 +167,7 @@ def test_makemigrations_writes_safe_operations_that_pass_and_apply_in_stages(che
     pre, post = (written[name] for name in sorted(written))
     for safe in ("AddIndexConcurrentlyIfPostgres", "AddCheckConstraintNotValid", "AddForeignKeyNotValid",
                  "AddUniqueConstraintConcurrently"):
-        assert f"ecomind_core.migration_operations.{safe}(" in pre
+        assert f"ecomind_core.migration_safety.operations.{safe}(" in pre
     assert "db_default=''" in pre and "atomic = False" in pre
     assert "SetNotNullThroughCheck(" in post and "atomic = False" in post
 
@@ -253,7 +253,7 @@ def test_a_check_that_existing_rows_break_leaves_nothing_enforced(checkout, migr
     add_rows(migrated_db)
     dbtools.execute(migrated_db, "UPDATE events_enriched SET kwh = -1 WHERE id = 'evt_1'")
     add_migration(checkout, "kwh_not_negative",
-                  "        ecomind_core.migration_operations.AddCheckConstraintNotValid(model_name='event', "
+                  "        ecomind_core.migration_safety.operations.AddCheckConstraintNotValid(model_name='event', "
                   "constraint=models.CheckConstraint(condition=models.Q(kwh__gte=0), name='ev_kwh_not_negative')),",
                   atomic=False)
     result = manage_in(checkout, "migrate", "--no-input", database=migrated_db)

@@ -15,14 +15,13 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from ecomind_core import two_factor
 from ecomind_core.admin.login import TWO_FACTOR_REFUSAL
-from ecomind_core.client_address import client_address
 from ecomind_core.models import AuditLog
+from ecomind_core.signin import two_factor
+from ecomind_core.signin.client_address import client_address
 from tests import totp
 from tests.dbtools import manage
 
@@ -117,7 +116,7 @@ def test_lockout_after_the_failure_limit_refuses_even_the_right_password_until_u
     assert sign_in(Client(), "bob", BOB_PASSWORD, address=HOME).status_code == 429  # the address, for any account
     assert signed_in(sign_in(Client(), "bob", BOB_PASSWORD, address=OFFICE))  # another account elsewhere: unaffected
 
-    result = manage("unlock_staff", "alice", database=connection.settings_dict["NAME"])
+    result = manage("unlock_staff", "alice", "--no-input", database=connection.settings_dict["NAME"])
     assert result.returncode == 0, result.stderr
     assert "Unlocked account 'alice'" in result.stdout and "recorded in audit_logs" in result.stdout
     assert signed_in(sign_in(client, "alice", PASSWORD))

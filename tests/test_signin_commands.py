@@ -65,7 +65,7 @@ def test_enrol_prints_a_key_and_recovery_codes_once_and_records_it(staff_db):
     assert_one_line_refusal(again, "'alice' is enrolled already", "--replace")
     assert dbtools.table_checksums(staff_db, OTP_TABLES) == before
 
-    replaced = manage("enrol_totp", "alice", "--replace", database=staff_db)
+    replaced = manage("enrol_totp", "alice", "--replace", "--no-input", database=staff_db)
     assert replaced.returncode == 0, replaced.stderr
     new_uri, new_codes = enrolment(replaced.stdout)
     assert totp.secret(new_uri) != totp.secret(uri) and not set(new_codes) & set(codes)
@@ -92,7 +92,7 @@ def test_enrol_on_an_unreachable_database_is_one_line_without_the_password():
 def test_unlock_by_address_clears_only_that_address(staff_db):
     dbtools.execute(staff_db, ADD_FAILURES, ["203.0.113.5", "alice"])
     dbtools.execute(staff_db, ADD_FAILURES, ["198.51.100.7", "bob"])
-    result = manage("unlock_staff", "--address", "203.0.113.5", database=staff_db)
+    result = manage("unlock_staff", "--address", "203.0.113.5", "--no-input", database=staff_db)
     assert result.returncode == 0, result.stderr
     assert "Unlocked address 203.0.113.5: 1 record of failed sign-ins cleared" in result.stdout
     assert dbtools.execute(staff_db, "SELECT username FROM axes_accessattempt") == [("bob",)]
@@ -101,7 +101,7 @@ def test_unlock_by_address_clears_only_that_address(staff_db):
 
 def test_unlock_with_nothing_locked_changes_nothing(staff_db):
     before = dbtools.table_checksums(staff_db, ("audit_logs", "axes_accessattempt"))
-    result = manage("unlock_staff", "alice", database=staff_db)
+    result = manage("unlock_staff", "alice", "--no-input", database=staff_db)
     assert result.returncode == 0, result.stderr
     assert "nothing to unlock" in result.stdout
     assert dbtools.table_checksums(staff_db, ("audit_logs", "axes_accessattempt")) == before

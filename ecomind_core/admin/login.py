@@ -16,7 +16,7 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 
-from ecomind_core.two_factor import verified_device
+from ecomind_core.signin.two_factor import verified_device
 
 TWO_FACTOR_REFUSAL = (
     "Please enter the correct username, password and authentication code for a staff account. "

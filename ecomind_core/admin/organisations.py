@@ -8,7 +8,7 @@ or not at all.
 from django.contrib import admin
 from django.db import transaction
 
-from ecomind_core.audit import record_staff_change, snapshot
+from ecomind_core.audit.records import record_staff_change, snapshot
 from ecomind_core.models import CustomerUser, Organisation
 
 from .search import ExactIdSearchMixin

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from ecomind_core.signin_audit import ACTIONS
+from ecomind_core.signin.audit import ACTIONS
 
 
 class SignInFilter(admin.SimpleListFilter):

@@ -15,11 +15,13 @@ One module for ``verify_schema`` and ``baseline``:
 
 from dataclasses import dataclass
 
+from ecomind_core.migration_safety.graph import OWNED_APPS, expected_nodes, owned_tables, state_at
+
 from . import live_postgresql, live_sqlite
 from .compare import compare
 from .expected import expected_catalog
 from .findings import ERROR, KINDS, WARNING, Finding, has_errors
-from .migration_state import OWNED_APPS, expected_nodes, load, migration_findings, owned_tables, state_at
+from .migration_findings import load, migration_findings
 
 READERS = {"postgresql": live_postgresql.read, "sqlite": live_sqlite.read}
 

@@ -8,14 +8,19 @@
 * Database errors during the work become one line with exit 2
   (:meth:`DatabaseCommandMixin.database_errors`).
 * Exit codes come from :mod:`ecomind_core.management.exit_codes`.
+* A command that removes or rewrites data (:attr:`changes_data`) takes
+  ``--dry-run`` and ``--no-input``, Django's convention (``flush``,
+  ``migrate``): it shows what it will do, then asks (:meth:`confirm`)
+  unless ``--no-input`` says not to.
 """
 
+import sys
 from contextlib import contextmanager
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, OperationalError, connections
 
-from ecomind_core.db.target import connection_problem, describe, redact
+from ecomind_core.db.redaction import connection_problem, describe, redact
 from ecomind_core.management.exit_codes import ExitCode
 
 
@@ -48,6 +53,8 @@ class DatabaseCommandMixin:
 
     connect_first = True
     postgresql_only = False
+    #: The command removes or rewrites data: ``--dry-run``, ``--no-input`` and :meth:`confirm`.
+    changes_data = False
 
     def create_parser(self, prog_name, subcommand, **kwargs):
         parser = super().create_parser(prog_name, subcommand, **kwargs)
@@ -58,6 +65,12 @@ class DatabaseCommandMixin:
             parser.exit(ExitCode.CANNOT_RUN, f"{parser.prog}: error: {message} (see --help)\n")
 
         parser.error = error
+        if self.changes_data:
+            parser.add_argument("--dry-run", action="store_true", help="Show what would change; write nothing.")
+            parser.add_argument(
+                "--no-input", "--noinput", action="store_false", dest="interactive",
+                help="Do not ask for confirmation (for jobs and scripts).",
+            )
         return parser
 
     @staticmethod
@@ -66,6 +79,7 @@ class DatabaseCommandMixin:
 
     def execute(self, *args, **options):
         self.using = check_database_alias(options.get("database") or DEFAULT_DB_ALIAS)
+        self.interactive = options.get("interactive", True)
         self.connection = connections[self.using]
         if self.postgresql_only and self.connection.vendor != "postgresql":
             raise cannot_run(f"{self.command_name()} works on PostgreSQL databases; {describe(self.using)} is not one.")
@@ -88,6 +102,15 @@ class DatabaseCommandMixin:
         except DatabaseError as exc:
             detail = " ".join(str(exc).split()) or type(exc).__name__
             raise cannot_run(redact(f"could not {doing}: {detail}", self.using)) from None
+
+    def confirm(self, question):
+        """Ask ``question`` (unless ``--no-input``); anything but "yes" ends the run with exit 2, nothing written."""
+        if not self.interactive:
+            return
+        self.stdout.write(f"{question} Type 'yes' to continue: ", ending="")
+        self.stdout.flush()
+        if sys.stdin.readline().strip().lower() != "yes":
+            raise cannot_run("not confirmed; nothing was written (use --no-input in automation).")
 
     @staticmethod
     def exit_with(code):

@@ -1,7 +1,11 @@
-"""Proving that a migration is safe before it ships (``manage.py check_migrations``).
+"""Migrations that are safe on big production tables, from writing to shipping.
 
-``rendering`` turns each operation of a migration into the PostgreSQL it
-runs, with no server; ``findings`` runs django-migration-linter's and
-squawk's rules over that SQL, plus EcoMind's own (the worker's writes,
-stages); ``reviewed`` reads the exceptions a migration accepts after review.
+* ``operations``: the safe operations ``makemigrations`` writes (indexes
+  built concurrently, constraints NOT VALID then VALIDATE, ...);
+* ``autodetector``: ``makemigrations``' choice of those operations;
+* ``stages``: pre-deploy and post-deploy migrations (django-syzygy);
+* ``graph``: Django's migration graph, read (states at a node, what is applied);
+* ``check``, ``rendering``, ``linters``, ``rules``: ``check_migrations``,
+  each operation rendered to the PostgreSQL it runs (no server), read by
+  django-migration-linter, squawk and EcoMind's own rules.
 """

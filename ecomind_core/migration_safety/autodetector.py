@@ -2,7 +2,7 @@
 
 On a table that already exists, what Django would write as a plain (and,
 on hundreds of millions of rows, blocking) operation becomes its safe form
-from ``ecomind_core.migration_operations``; tables created in the same run
+from ``ecomind_core.migration_safety.operations``; tables created in the same run
 keep Django's plain operations (an empty table locks nobody). Renames are
 post-deploy. A new NOT NULL column without a database default is refused
 with the fix: the enrichment worker's INSERT does not name new columns, so
@@ -18,7 +18,7 @@ from syzygy.constants import Stage
 from syzygy.operations import RenameField, RenameModel
 from syzygy.plan import get_operation_stage
 
-from ecomind_core import migration_operations as safe
+from ecomind_core.migration_safety import operations as safe
 
 
 class UnsafeModelChange(Exception):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from django.apps import apps as installed_apps
 from django.db.migrations import RenameField, RenameModel, RunPython, RunSQL
 
-from ecomind_core.migration_stages import POST_DEPLOY, migration_stage
+from ecomind_core.migration_safety.stages import POST_DEPLOY, migration_stage
 
 #: django-migration-linter rules not applied. ADD_UNIQUE also fires on the
 #: safe ``ADD CONSTRAINT ... UNIQUE USING INDEX`` after a concurrent build

@@ -2,7 +2,7 @@
 
 from django.db import migrations, models
 
-from ecomind_core.migration_operations import AddIndexConcurrentlyIfPostgres
+from ecomind_core.migration_safety.operations import AddIndexConcurrentlyIfPostgres
 
 
 class Migration(migrations.Migration):

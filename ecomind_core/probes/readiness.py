@@ -5,7 +5,7 @@ Cheap enough for a probe every few seconds: the migration graph is read from
 disk once per process, and each probe runs one query (``SELECT app, name FROM
 django_migrations``) on a connection of the probe's own, kept open between
 probes, under a ``statement_timeout``. Which unapplied migrations matter is
-:func:`ecomind_core.migration_stages.unapplied_before_serving`: post-deploy
+:func:`ecomind_core.migration_safety.stages.unapplied_before_serving`: post-deploy
 ones (a column drop) may be pending while the release serves.
 
 A probe answers within :data:`DEADLINE` whatever the database does. libpq
@@ -27,8 +27,8 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, InterfaceError, Operation
 from django.db.migrations.loader import MigrationLoader
 from django.db.utils import load_backend
 
-from ecomind_core.db.target import describe, redact
-from ecomind_core.migration_stages import unapplied_before_serving
+from ecomind_core.db.redaction import describe, redact
+from ecomind_core.migration_safety.stages import unapplied_before_serving
 
 #: Seconds a probe waits for the database check: the contract is an answer within 2 s.
 DEADLINE = 1.5

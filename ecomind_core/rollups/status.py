@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS
 
-from ecomind_core.audit import SYSTEM_ORG, record
+from ecomind_core.audit.records import SYSTEM_ORG, record
 from ecomind_core.models import AuditLog
 
 from .verification import CLEAN, DIVERGENT

@@ -6,22 +6,22 @@ transaction, under the same lock as ``migrate``. Never touches a row of data.
 See docs/runbooks/baselining.md.
 
 Exit codes (exit_codes.py): 0 adopted, already baselined, or (``--dry-run``)
-would adopt; 1 refused (nothing written); 2 could not check; 3 the tables
+would adopt; 1 refused (nothing written); 2 could not check, or not
+confirmed (nothing written); 3 the tables
 could not be locked in time (nothing written; re-run).
 """
 
 import getpass
 import socket
-import sys
 
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import DatabaseError
 
-from ecomind_core.adoption import inspection
-from ecomind_core.adoption.recording import AdoptionRefused, last_adoption, record_adoption, remove_adoption
+from ecomind_core.baseline import inspection
+from ecomind_core.baseline.recording import BaselineRefused, last_baseline, record_baseline, remove_baseline
 from ecomind_core.catalog.report import render_text
-from ecomind_core.db.ddl_timeout import is_lock_timeout, parse_duration
+from ecomind_core.db.lock_timeout import is_lock_timeout, parse_duration
 from ecomind_core.db.locking import migration_lock
 from ecomind_core.management.base import DatabaseCommand, cannot_run
 from ecomind_core.management.exit_codes import ExitCode
@@ -40,11 +40,10 @@ class Command(DatabaseCommand):
     )
     requires_system_checks = []
     postgresql_only = True
+    changes_data = True
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
-        parser.add_argument("--dry-run", action="store_true", help="Inspect and print the plan; write nothing at all.")
-        parser.add_argument("--no-input", "--noinput", action="store_false", dest="interactive", help="Do not ask for confirmation.")
         parser.add_argument(
             "--lock-timeout", metavar="DURATION", default=None,
             help="How long to wait to lock the tables against schema changes while adopting "
@@ -56,7 +55,7 @@ class Command(DatabaseCommand):
             help="Pre-migration databases: rename upper-case enum labels (FREE -> free) in place, in the same transaction.",
         )
 
-    def handle(self, *args, dry_run, interactive, undo, rename_enum_labels, lock_timeout, **options):
+    def handle(self, *args, dry_run, undo, rename_enum_labels, lock_timeout, **options):
         if undo and rename_enum_labels:
             raise cannot_run("--undo and --rename-enum-labels cannot be combined.")
         self.lock_timeout_text = lock_timeout or settings.MIGRATION_LOCK_TIMEOUT
@@ -64,10 +63,10 @@ class Command(DatabaseCommand):
             self.lock_timeout = parse_duration(self.lock_timeout_text)
         except ValueError as exc:
             raise cannot_run(f"--lock-timeout / MIGRATION_LOCK_TIMEOUT: {exc}.") from None
-        self.interactive, self.dry_run = interactive, dry_run
+        self.dry_run = dry_run
         self.stdout.write(f"Target: {self.target()}")
         if undo:
-            self.undo_adoption()
+            self.undo_baseline()
         else:
             self.adopt_database(rename_enum_labels)
 
@@ -97,9 +96,9 @@ class Command(DatabaseCommand):
                 return
             self.refuse_unless_adoptable(found, rename_labels)
             try:
-                record_adoption(self.connection, found, rename_labels=rename_labels, target_description=self.target(),
+                record_baseline(self.connection, found, rename_labels=rename_labels, target_description=self.target(),
                                 tool_user=self.actor(), lock_timeout=self.lock_timeout)
-            except AdoptionRefused as exc:
+            except BaselineRefused as exc:
                 self.refuse(f"{exc}; nothing was written")
             except DatabaseError as exc:
                 if not is_lock_timeout(exc):
@@ -143,10 +142,10 @@ class Command(DatabaseCommand):
             )
 
     # -- undo --------------------------------------------------------------
-    def undo_adoption(self):
+    def undo_baseline(self):
         with self.database_errors("inspect the database"):
             found = self.inspect()
-            details = last_adoption(self.connection) if found.shape == inspection.BASELINED else None
+            details = last_baseline(self.connection) if found.shape == inspection.BASELINED else None
         if details is None:
             self.refuse("this database was not adopted by baseline (no baseline record): nothing to undo")
         recorded = {name.split(".", 1)[1] for name in details["migrations_recorded"]}
@@ -164,19 +163,10 @@ class Command(DatabaseCommand):
             return
         self.confirm(f"Undo the baseline of {self.target()}?")
         with self.database_errors("undo the baseline"), migration_lock(using=self.using):
-            remove_adoption(self.connection, details, target_description=self.target(), tool_user=self.actor())
+            remove_baseline(self.connection, details, target_description=self.target(), tool_user=self.actor())
         self.stdout.write(self.style.SUCCESS("Baseline undone: the migration records it made are removed."))
 
     # -- helpers -----------------------------------------------------------
-    def confirm(self, question):
-        if not self.interactive:
-            return
-        self.stdout.write(f"{question} Type 'yes' to continue: ", ending="")
-        self.stdout.flush()
-        answer = sys.stdin.readline().strip().lower()
-        if answer != "yes":
-            self.refuse("not confirmed; nothing was written (use --no-input in automation)")
-
     def refuse(self, message):
         self.stderr.write(f"baseline refused: {message}.")
         self.exit_with(ExitCode.FOUND)

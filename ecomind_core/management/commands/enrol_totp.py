@@ -7,10 +7,13 @@ Prints the ``otpauth://`` URI to load into the authenticator app (scan it as
 a QR code, e.g. ``qrencode -t ansiutf8 'URI'``, or type the key), and ten
 single-use recovery codes. They are shown this once: run it in a terminal,
 not in a job whose output is kept. ``--replace`` discards the account's old
-key and codes. Writes an ``auth.enrol_totp`` audit row (never the key or codes).
+key and codes, after saying so and asking (``--no-input``: doesn't;
+``--dry-run``: only says). Writes an ``auth.enrol_totp`` audit row (never
+the key or codes).
 
 Exit codes (exit_codes.py): 0 enrolled; 2 no such staff account, already
-enrolled without --replace, or database unreachable. Nothing changes on 2.
+enrolled without --replace, database unreachable, or a replacement not
+confirmed. Nothing changes on 2.
 """
 
 from base64 import b32encode
@@ -18,21 +21,22 @@ from base64 import b32encode
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from ecomind_core.audit import SYSTEM_ORG, record
+from ecomind_core.audit.records import SYSTEM_ORG, record
 from ecomind_core.management.base import DatabaseCommand, cannot_run
-from ecomind_core.signin_audit import ENROL, RESOURCE, staff
-from ecomind_core.two_factor import enrol, is_enrolled
+from ecomind_core.signin.audit import ENROL, RESOURCE, staff
+from ecomind_core.signin.two_factor import enrol, is_enrolled
 
 
 class Command(DatabaseCommand):
     help = "Give a staff account an authenticator-app key and recovery codes for two-factor sign-in (printed once)."
+    changes_data = True
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
         parser.add_argument("username", help="The staff account.")
         parser.add_argument("--replace", action="store_true", help="Replace the account's key and recovery codes.")
 
-    def handle(self, *args, username, replace, **options):
+    def handle(self, *args, username, replace, dry_run, **options):
         with self.database_errors("enrol"):
             user = get_user_model().objects.db_manager(self.using).filter(username=username).first()
             if user is None or not user.is_staff:
@@ -42,6 +46,12 @@ class Command(DatabaseCommand):
             if replacing and not replace:
                 raise cannot_run(f"{username!r} is enrolled already; --replace gives a new key and recovery codes "
                                  "(the old ones stop working).")
+            if dry_run:
+                verb = "replace its key and recovery codes" if replacing else "give it a key and recovery codes"
+                self.stdout.write(f"Dry run: would {verb} ({username!r} on {self.target()}); nothing was written.")
+                return
+            if replacing:
+                self.confirm(f"Replace {username!r}'s two-factor key and recovery codes (the old ones stop working)?")
             with transaction.atomic(using=self.using):
                 app, codes = enrol(user, using=self.using)
                 record(org_id=SYSTEM_ORG, action=ENROL, resource=RESOURCE, using=self.using,

@@ -15,7 +15,7 @@ from ecomind_core.migration_safety.autodetector import SafeAutodetector, UnsafeM
 CLASS_LINE = "class Migration(migrations.Migration):\n"
 NON_ATOMIC = (
     "\n    # Its operations commit statement by statement (CONCURRENTLY, NOT VALID then VALIDATE),\n"
-    "    # so that no write-blocking lock is held for long: ecomind_core/migration_operations.py.\n"
+    "    # so that no write-blocking lock is held for long: ecomind_core/migration_safety/operations.py.\n"
     "    atomic = False\n"
 )
 

@@ -2,7 +2,7 @@
 
 Everything of the stock command stays (same flags, same output), with
 django-syzygy's ``--pre-deploy`` (apply only the migrations that are safe
-while the previous release still runs; ``ecomind_core/migration_stages.py``).
+while the previous release still runs; ``ecomind_core/migration_safety/stages.py``).
 Around it:
 
 1. wait up to ``--wait`` seconds for the database to accept connections;
@@ -29,13 +29,13 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, InterfaceError, OperationalError
 from syzygy.management.commands import migrate
 
-from ecomind_core.adoption.guard import unadopted_tables
+from ecomind_core.baseline.guard import unadopted_tables
 from ecomind_core.db.backends.postgresql.base import SchemaMissing
 from ecomind_core.db.blockers import watch_blockers
-from ecomind_core.db.ddl_timeout import ddl_lock_timeout, is_lock_timeout, parse_duration
 from ecomind_core.db.errors import DUPLICATE_TABLE, sqlstate
+from ecomind_core.db.lock_timeout import ddl_lock_timeout, is_lock_timeout, parse_duration
 from ecomind_core.db.locking import migration_lock
-from ecomind_core.db.target import connection_problem, redact
+from ecomind_core.db.redaction import connection_problem, redact
 from ecomind_core.db.waiting import wait_for_database
 from ecomind_core.management.base import DatabaseCommandMixin, cannot_run
 from ecomind_core.management.exit_codes import ExitCode

@@ -7,8 +7,11 @@ with no ``ts`` are never purged (their age is unknown), and neither are the
 records other commands rely on (``audit.KEPT_FOREVER``: baseline's, which
 ``baseline --undo`` reads).
 
-Exit codes (exit_codes.py): 0 done (or dry run); 2 bad arguments or
-database unreachable.
+Says how many rows would go, then asks (``--no-input``: doesn't;
+``--dry-run``: only says).
+
+Exit codes (exit_codes.py): 0 done (or dry run, or nothing to delete); 2
+bad arguments, database unreachable, or not confirmed (nothing deleted).
 """
 
 import datetime
@@ -16,18 +19,18 @@ import datetime
 import pgtrigger
 from django.db import transaction
 
-from ecomind_core.audit import KEPT_FOREVER, SYSTEM_ORG, record
+from ecomind_core.audit.records import KEPT_FOREVER, SYSTEM_ORG, record
 from ecomind_core.management.base import DatabaseCommand, cannot_run
 from ecomind_core.models import AuditLog, append_only_trigger_uri
 
 
 class Command(DatabaseCommand):
     help = "Delete audit rows older than --before (a UTC date), in one transaction, leaving an audit row of its own."
+    changes_data = True
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
         parser.add_argument("--before", required=True, metavar="YYYY-MM-DD", help="Delete rows with ts before this date (00:00 UTC).")
-        parser.add_argument("--dry-run", action="store_true", help="Only say how many rows would go.")
 
     def handle(self, *args, before, dry_run, **options):
         try:
@@ -35,10 +38,14 @@ class Command(DatabaseCommand):
         except ValueError:
             raise cannot_run(f"--before {before!r} is not a date: use YYYY-MM-DD.") from None
         old_rows = AuditLog.objects.using(self.using).filter(ts__lt=cutoff).exclude(action__in=KEPT_FOREVER)
+        with self.database_errors("count the audit rows to purge"):
+            count = old_rows.count()
+        self.stdout.write(f"{count:,} audit rows before {before} would be deleted from {self.target()}.")
+        if dry_run or not count:
+            self.stdout.write("Dry run: nothing was written." if dry_run else "Nothing to delete.")
+            return
+        self.confirm(f"Delete these {count:,} audit rows?")
         with self.database_errors("purge audit rows"):
-            if dry_run:
-                self.stdout.write(f"Dry run: {old_rows.count():,} audit rows before {before} would be deleted from {self.target()}.")
-                return
             with transaction.atomic(using=self.using), pgtrigger.ignore(append_only_trigger_uri(), databases=[self.using]):
                 deleted, _ = old_rows.delete()
                 record(

@@ -13,10 +13,9 @@ repaired and recorded; run it again).
 """
 
 import argparse
-import sys
 
-from ecomind_core.db.ddl_timeout import parse_duration
-from ecomind_core.management.base import DatabaseCommand, cannot_run
+from ecomind_core.db.lock_timeout import parse_duration
+from ecomind_core.management.base import DatabaseCommand
 from ecomind_core.management.exit_codes import ExitCode
 from ecomind_core.rollups import repair, status, verification
 from ecomind_core.rollups.period import add_period_arguments, check_period
@@ -44,19 +43,18 @@ class Command(DatabaseCommand):
         "safe beside the enrichment worker; one audit row per run. Exit 0: done; 2: could not run; 3: lock not granted."
     )
     postgresql_only = True
+    changes_data = True
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
         add_period_arguments(parser)
-        parser.add_argument("--dry-run", action="store_true", help="Only say what would change; write nothing.")
-        parser.add_argument("--no-input", "--noinput", action="store_false", dest="interactive", help="Do not ask for confirmation.")
         parser.add_argument(
             "--lock-timeout", type=lock_duration, default=repair.LOCK_TIMEOUT, metavar="DURATION",
             help=f"How long each of a day's {repair.ATTEMPTS} attempts waits for the daily tables' lock "
                  f"(default {repair.LOCK_TIMEOUT.total_seconds():g}s; e.g. 500ms, 5s).",
         )
 
-    def handle(self, *args, since, until, dry_run, interactive, lock_timeout, verbosity, **options):
+    def handle(self, *args, since, until, dry_run, lock_timeout, verbosity, **options):
         check_period(since, until)
         with self.database_errors("check the daily totals"):
             scan = verification.verify(self.connection, since, until, on_day=DayProgress(self.stderr, verbosity, "repair_rollups (checking)"))
@@ -65,7 +63,7 @@ class Command(DatabaseCommand):
         if dry_run:
             self.stdout.write("Dry run: nothing was written.")
             return
-        if scan.divergent and interactive:
+        if scan.divergent:
             self.confirm(f"Make these {len(scan.divergent_days):,} days equal to their events?")
         run = repair.RepairRun(scan)
         try:
@@ -97,10 +95,3 @@ class Command(DatabaseCommand):
             self.stdout.write(f"  {line}")
         if len(rows) > SHOWN_PROBLEMS:
             self.stdout.write(f"  ... and {len(rows) - SHOWN_PROBLEMS:,} more rows (verify_rollups lists them all).")
-
-    def confirm(self, question):
-        self.stdout.write(f"{question} Type 'yes' to continue: ", ending="")
-        self.stdout.flush()
-        if sys.stdin.readline().strip().lower() != "yes":
-            raise cannot_run("not confirmed; nothing was written (use --no-input in automation).")
-

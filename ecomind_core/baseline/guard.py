@@ -8,7 +8,7 @@ with two cheap reads (the migration records, the table names).
 
 from django.db.migrations.loader import MigrationLoader
 
-from ecomind_core.catalog.migration_state import OWNED_APPS, applied_migrations, owned_tables, state_at
+from ecomind_core.migration_safety.graph import OWNED_APPS, applied_migrations, owned_tables, state_at
 
 APP = OWNED_APPS[0]
 

@@ -1,6 +1,6 @@
-"""Record (or remove) an adoption in one transaction: all of it, or nothing.
+"""Record (or remove) a baseline in one transaction: all of it, or nothing.
 
-Adoption first locks the tables it adopts against DDL (``SHARE UPDATE
+The baseline first locks the tables it adopts against DDL (``SHARE UPDATE
 EXCLUSIVE``: the worker's inserts and upserts go on, every ``ALTER TABLE``,
 ``CREATE INDEX``, ``CREATE RULE`` or trigger change waits for the commit),
 then renames case-only enum labels when asked, proves the catalog again,
@@ -20,14 +20,14 @@ from django.db.migrations.recorder import MigrationRecorder
 from psycopg import sql
 
 from ecomind_core import catalog
-from ecomind_core.audit import BASELINE, BASELINE_UNDO, SYSTEM_ORG
-from ecomind_core.db.ddl_timeout import ddl_lock_timeout
+from ecomind_core.audit.records import BASELINE, BASELINE_UNDO, SYSTEM_ORG
+from ecomind_core.db.lock_timeout import ddl_lock_timeout
 
 from .inspection import APP
 
 
-class AdoptionRefused(Exception):
-    """Adoption cannot go on; the transaction has been rolled back."""
+class BaselineRefused(Exception):
+    """The baseline cannot go on; the transaction has been rolled back."""
 
 
 def _rename_labels(connection, renames):
@@ -56,7 +56,7 @@ def _lock_against_ddl(connection, tables):
         )
 
 
-def record_adoption(connection, inspection, *, rename_labels, target_description, tool_user, lock_timeout=None):
+def record_baseline(connection, inspection, *, rename_labels, target_description, tool_user, lock_timeout=None):
     """Record ``inspection.migrations`` as applied. Returns the audit details.
 
     ``lock_timeout`` bounds the wait for the table locks (a long transaction
@@ -68,7 +68,7 @@ def record_adoption(connection, inspection, *, rename_labels, target_description
         _lock_against_ddl(connection, inspection.owned_tables)
         if inspection.label_renames:
             if not rename_labels:
-                raise AdoptionRefused("enum labels differ in case; re-run with --rename-enum-labels")
+                raise BaselineRefused("enum labels differ in case; re-run with --rename-enum-labels")
             _rename_labels(connection, inspection.label_renames)
 
         executor = MigrationExecutor(connection)
@@ -78,7 +78,7 @@ def record_adoption(connection, inspection, *, rename_labels, target_description
         # the lock: nothing may have changed since the inspection.
         blocking = [f for f in catalog.check_catalog(connection, state_apps).findings if f.severity == catalog.ERROR]
         if blocking:
-            raise AdoptionRefused(f"the catalog changed since it was inspected ({len(blocking)} differences)")
+            raise BaselineRefused(f"the catalog changed since it was inspected ({len(blocking)} differences)")
 
         run_for_real = []
 
@@ -89,8 +89,8 @@ def record_adoption(connection, inspection, *, rename_labels, target_description
         executor.progress_callback = progress
         executor.migrate([target], fake_initial=True)
         if run_for_real:
-            # --fake-initial found something missing and ran DDL: not adoption.
-            raise AdoptionRefused(f"Django would have run {', '.join(run_for_real)} instead of recording it")
+            # --fake-initial found something missing and ran DDL: not a baseline.
+            raise BaselineRefused(f"Django would have run {', '.join(run_for_real)} instead of recording it")
 
         details = {
             "shape": inspection.shape,
@@ -105,7 +105,7 @@ def record_adoption(connection, inspection, *, rename_labels, target_description
     return details
 
 
-def last_adoption(connection):
+def last_baseline(connection):
     """The details of the newest baseline audit row, or None."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -117,8 +117,8 @@ def last_adoption(connection):
     return json.loads(row[0]) if row else None
 
 
-def remove_adoption(connection, details, *, target_description, tool_user):
-    """Remove exactly what the adoption in ``details`` recorded."""
+def remove_baseline(connection, details, *, target_description, tool_user):
+    """Remove exactly what the baseline in ``details`` recorded."""
     using = connection.alias
     recorded = [name.split(".", 1)[1] for name in details["migrations_recorded"]]
     with transaction.atomic(using=using):

@@ -8,7 +8,7 @@ estimates. No table is scanned.
 from dataclasses import dataclass, field
 
 from ecomind_core import catalog
-from ecomind_core.catalog.migration_state import OWNED_APPS
+from ecomind_core.migration_safety.graph import OWNED_APPS
 
 APP = OWNED_APPS[0]
 #: Which initial migration each legacy revision corresponds to.
@@ -32,7 +32,7 @@ class Inspection:
     shape: str
     #: The last initial migration to record, e.g. ``0002_user_password_hash``.
     target: str | None = None
-    #: Migration names that adoption records, in order.
+    #: Migration names that a baseline records, in order.
     migrations: list = field(default_factory=list)
     findings: list = field(default_factory=list)
     #: ``(enum type, label in database, label expected)`` differing only in case.
@@ -41,12 +41,12 @@ class Inspection:
     table_sizes: dict = field(default_factory=dict)
     alembic_version: str | None = None
     missing_tables: list = field(default_factory=list)
-    #: The tables adoption takes over.
+    #: The tables a baseline takes over.
     owned_tables: list = field(default_factory=list)
 
     @property
     def blocking(self):
-        """Differences that make adoption impossible (case-only enum labels aside)."""
+        """Differences that make a baseline impossible (case-only enum labels aside)."""
         renamed = {enum for enum, _, _ in self.label_renames}
         return [
             f for f in self.findings

@@ -3,7 +3,7 @@
 Rows have ``org_id = "system"``, no ``user_id`` (staff are not customer
 users), ``resource = "admin"`` and one of the actions below; ``details``
 holds the username, the client address (as the lockout sees it:
-ecomind_core/client_address.py) and the browser's user agent (truncated),
+ecomind_core/signin/client_address.py) and the browser's user agent (truncated),
 plus ``staff`` for a sign-in or sign-out. Never a password or a code: the
 only credential read is the username (Django masks the password in what it
 sends; the login form sends the username alone).
@@ -18,8 +18,8 @@ from axes.signals import user_locked_out
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 
-from ecomind_core.audit import SYSTEM_ORG, record
-from ecomind_core.client_address import client_address
+from ecomind_core.audit.records import SYSTEM_ORG, record
+from ecomind_core.signin.client_address import client_address
 
 LOGIN, LOGIN_FAILED, LOGOUT, LOCKOUT = "auth.login", "auth.login_failed", "auth.logout", "auth.lockout"
 #: Written by the commands that change sign-in state (unlock_staff, enrol_totp).
@@ -86,4 +86,4 @@ def on_locked_out(sender, request, username, **kwargs):
 def connect():
     for signal, receiver in ((user_logged_in, on_logged_in), (user_login_failed, on_login_failed),
                              (user_logged_out, on_logged_out), (user_locked_out, on_locked_out)):
-        signal.connect(receiver, dispatch_uid=f"ecomind_core.signin_audit.{receiver.__name__}")
+        signal.connect(receiver, dispatch_uid=f"ecomind_core.signin.audit.{receiver.__name__}")
