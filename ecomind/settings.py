@@ -166,6 +166,10 @@ MIGRATION_DB_WAIT = env.int("MIGRATION_DB_WAIT", default=30)
 # After a lock timeout: how many more tries, and the first wait (doubling).
 MIGRATION_LOCK_RETRIES = env.int("MIGRATION_LOCK_RETRIES", default=5)
 MIGRATION_LOCK_RETRY_WAIT = env.str("MIGRATION_LOCK_RETRY_WAIT", default="2s")
+# Concurrent index builds and VALIDATE CONSTRAINT wait for older transactions
+# without blocking anyone, so they run with lock_timeout off; this ceiling on
+# one such wait ends it ("0": none; docs/deployment/migrations.md).
+MIGRATION_CONCURRENT_TIMEOUT = env.str("MIGRATION_CONCURRENT_TIMEOUT", default="0")
 
 # Staff sign-in (docs/admin.md, "Signing in"): lockout after repeated
 # failures, two-factor codes, sessions that expire when idle. Each is an

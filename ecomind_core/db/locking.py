@@ -16,7 +16,7 @@ import time
 from contextlib import contextmanager
 
 import pglock
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, Error, connections
 
 #: Fixed, documented id (docs/deployment/migrations.md): operators can see
 #: who holds it with ``SELECT * FROM pg_locks WHERE locktype = 'advisory'``.
@@ -44,8 +44,23 @@ def migration_lock(using=DEFAULT_DB_ALIAS, *, on_wait=None):
         time.sleep(POLL_INTERVAL)
     try:
         yield
-    finally:
+    except BaseException:
+        release_after_error(lock)
+        raise
+    lock.release()
+
+
+def release_after_error(lock):
+    """Release the lock while an error ends the run, never hiding that error.
+
+    When the error is the connection dying (a terminated backend, a lost
+    server), the release fails too, and PostgreSQL has already released the
+    lock with the session: that failure is not what the operator must read.
+    """
+    try:
         lock.release()
+    except Error:  # DatabaseError or InterfaceError ("the connection is closed")
+        pass
 
 
 def lock_id():

@@ -7,7 +7,7 @@ written in the migration itself::
         # check_migrations: operation index -> why it is safe anyway (who reviewed, when)
         safety_reviewed = {0: "orgs holds 40 rows; a plain index takes milliseconds (reviewed: A. Ops, 2026-12-01)"}
 
-An operation of ours that is built to be safe (``migration_operations.py``)
+An operation of ours that is built to be safe (``operations.py``)
 says which rules its known-safe SQL pattern trips (``lint_exempt``): a
 NOT VALID constraint's later VALIDATE, say.
 """

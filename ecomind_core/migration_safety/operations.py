@@ -11,27 +11,63 @@ PostgreSQL takes no write-blocking lock for longer than a moment:
 
 Their statements must commit one by one, so a migration using them says
 ``atomic = False`` (``check_migrations`` insists: ``requires_non_atomic``).
-Each is idempotent, so a run killed half-way, or retried after a lock
-timeout, simply runs again. On SQLite (development) each is its plain
-Django counterpart. ``lint_exempt`` names the linter rules its known-safe
-SQL pattern trips, for ``check_migrations``.
+The concurrent builds and ``VALIDATE`` run with ``lock_timeout`` off (they
+block no one while they wait: ecomind_core/db/concurrent.py); the brief
+``ALTER TABLE`` steps keep the short one.
+
+Re-runs keep what is done. Django records a non-atomic migration only when
+all of it has finished, so after a failure or a kill it runs again from its
+first operation; each operation looks at the catalog first (existing.py):
+
+* a VALID index or constraint of the intended definition is kept as it is
+  (same ``pg_class``/``pg_constraint`` oid);
+* an INVALID index (an interrupted build) is dropped concurrently and built
+  again; a ``NOT VALID`` constraint (an interrupted add) is validated;
+* an object of the same name with another definition is an error naming both;
+* a UNIQUE constraint is never dropped to be rebuilt: while it exists,
+  duplicates stay refused.
+
+On SQLite (development) each is its plain Django counterpart. ``lint_exempt``
+names the linter rules its known-safe SQL pattern trips, for ``check_migrations``.
 """
 
 from django.contrib.postgres.operations import AddIndexConcurrently, NotInTransactionMixin
-from django.db import DatabaseError
+from django.db import DatabaseError, IntegrityError
+from django.db.backends.utils import truncate_name
 from django.db.migrations.operations import AddConstraint, AddField, AddIndex, AlterField
 from syzygy.constants import Stage
+
+from ecomind_core.migration_safety import existing
+from ecomind_core.migration_safety.existing import DefinitionConflict
 
 
 def _is_postgresql(schema_editor):
     return schema_editor.connection.vendor == "postgresql"
 
 
+def ensure_index(schema_editor, table, name, create_sql):
+    """Index ``name`` on ``table`` as ``create_sql`` (a ``CREATE [UNIQUE] INDEX CONCURRENTLY``) builds it.
+
+    Kept if a VALID one of that definition is there; an INVALID one is
+    dropped concurrently and built again; another definition is an error.
+    """
+    quote = schema_editor.quote_name
+    if existing.looks_up(schema_editor):
+        found = existing.index(schema_editor, quote(table), name)
+        if found is not None:
+            if found.kind != "i" or found.table != quote(table) or (
+                    found.shape != existing.intended_index(schema_editor, table, create_sql)):
+                raise DefinitionConflict("index", name, table, found.definition, str(create_sql))
+            if found.valid:
+                return
+            schema_editor.execute(f"DROP INDEX CONCURRENTLY {quote(name)}")  # an interrupted build
+    schema_editor.execute(create_sql)
+
+
 class AddIndexConcurrentlyIfPostgres(AddIndexConcurrently):
     """``CREATE INDEX CONCURRENTLY`` on PostgreSQL (writers keep writing); a plain index elsewhere.
 
-    Idempotent: a run killed half-way can leave an INVALID index of this
-    name, so it is dropped (concurrently) before being built again.
+    Re-run: a VALID index of this definition is kept, an INVALID one rebuilt.
     """
 
     requires_non_atomic = True
@@ -39,33 +75,16 @@ class AddIndexConcurrentlyIfPostgres(AddIndexConcurrently):
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if not _is_postgresql(schema_editor):
             return AddIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(self.index.name)}")
-        return super().database_forwards(app_label, schema_editor, from_state, to_state)
+        self._ensure_not_in_transaction(schema_editor)
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            create_sql = self.index.create_sql(model, schema_editor, concurrently=True)
+            ensure_index(schema_editor, model._meta.db_table, self.index.name, create_sql)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if not _is_postgresql(schema_editor):
             return AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
         return super().database_backwards(app_label, schema_editor, from_state, to_state)
-
-
-#: What idempotence costs: the half-built constraint of an interrupted run is
-#: dropped before being built again, which squawk reads as a lost guarantee.
-DROPS_ITS_OWN = ("ban-drop-constraint",)
-
-
-def drop_constraint_if_present(schema_editor, table, name):
-    """Drop constraint ``name`` only if it exists.
-
-    ``ALTER TABLE ... DROP CONSTRAINT IF EXISTS`` takes the table's exclusive
-    lock even when there is nothing to drop; queued behind a long
-    transaction, that lock request would hold up every write meanwhile. The
-    catalog is asked first instead (``name`` and ``table`` come quoted).
-    """
-    schema_editor.execute(
-        "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass(%s) AND conname = %s) "
-        f"THEN ALTER TABLE {table} DROP CONSTRAINT {name}; END IF; END $$",
-        [table, name.strip('"')],
-    )
 
 
 class SafeOnPostgresql(NotInTransactionMixin):
@@ -78,7 +97,8 @@ class SafeOnPostgresql(NotInTransactionMixin):
             return super().database_forwards(app_label, schema_editor, from_state, to_state)
         self._ensure_not_in_transaction(schema_editor)
         model = to_state.apps.get_model(app_label, self.model_name)
-        self.forwards_on_postgresql(schema_editor, model, schema_editor.quote_name(model._meta.db_table))
+        if self.allow_migrate_model(schema_editor.connection.alias, model):
+            self.forwards_on_postgresql(schema_editor, model, model._meta.db_table)
 
     def forwards_on_postgresql(self, schema_editor, model, table):
         raise NotImplementedError
@@ -88,38 +108,60 @@ class AddUniqueConstraintConcurrently(SafeOnPostgresql, AddConstraint):
     """A UniqueConstraint on plain columns: a unique index built concurrently, then made the constraint.
 
     ``ADD CONSTRAINT ... UNIQUE USING INDEX`` only renames the finished index
-    into a constraint: a moment's lock instead of a build under it.
+    into a constraint: a moment's lock instead of a build under it. Re-run:
+    the constraint, once there, is kept (never dropped: duplicates would get
+    in while it was rebuilt); a finished index without it is attached.
     """
-
-    lint_exempt = DROPS_ITS_OWN
 
     def describe(self):
         return f"Concurrently create unique constraint {self.constraint.name} on model {self.model_name}"
 
     def forwards_on_postgresql(self, schema_editor, model, table):
-        name = schema_editor.quote_name(self.constraint.name)
-        columns = ", ".join(schema_editor.quote_name(model._meta.get_field(f).column) for f in self.constraint.fields)
-        drop_constraint_if_present(schema_editor, table, name)
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
-        schema_editor.execute(f"CREATE UNIQUE INDEX CONCURRENTLY {name} ON {table} ({columns})")
-        schema_editor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} UNIQUE USING INDEX {name}")
+        quote = schema_editor.quote_name
+        name = self.constraint.name
+        columns = ", ".join(quote(model._meta.get_field(f).column) for f in self.constraint.fields)
+        if existing.looks_up(schema_editor):
+            found = existing.constraint(schema_editor, quote(table), name)
+            if found is not None:
+                intended = existing.intended_constraint(schema_editor, quote(table), f"UNIQUE ({columns})")
+                if found.definition != intended:
+                    raise DefinitionConflict("constraint", name, table, found.definition, intended)
+                return
+        ensure_index(schema_editor, table, name,
+                     f"CREATE UNIQUE INDEX CONCURRENTLY {quote(name)} ON {quote(table)} ({columns})")
+        schema_editor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} UNIQUE USING INDEX {quote(name)}")
 
 
 class NotValidThenValidate(SafeOnPostgresql):
     """Add a constraint ``NOT VALID`` (no scan under the lock), then ``VALIDATE`` it (writers go on)."""
 
-    lint_exempt = DROPS_ITS_OWN
-
     @staticmethod
-    def add_not_valid(schema_editor, table, name, definition):
-        drop_constraint_if_present(schema_editor, table, name)
-        schema_editor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition} NOT VALID")
+    def add_not_valid(schema_editor, table, name, definition, intended=None):
+        """Constraint ``name`` = ``definition`` on ``table``, VALID at the end.
+
+        Re-run: kept if validated, validated if ``NOT VALID``; another
+        definition is an error. ``intended()`` gives the definition as
+        PostgreSQL prints it (default: built on a sandbox copy of the table).
+        """
+        quote = schema_editor.quote_name
+        found = existing.constraint(schema_editor, quote(table), name) if existing.looks_up(schema_editor) else None
+        if found is not None:
+            wanted = intended() if intended else existing.intended_constraint(schema_editor, quote(table), definition)
+            if existing.without_not_valid(found.definition) != wanted:
+                raise DefinitionConflict("constraint", name, table, found.definition, wanted)
+            if found.validated:
+                return
+        else:
+            schema_editor.execute(f"ALTER TABLE {quote(table)} ADD CONSTRAINT {quote(name)} {definition} NOT VALID")
         try:
-            schema_editor.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {name}")
-        except DatabaseError:
+            schema_editor.execute(f"ALTER TABLE {quote(table)} VALIDATE CONSTRAINT {quote(name)}")
+        except IntegrityError:
             # Rows break the rule: leave nothing enforced on new writes (the
             # migration is not recorded as applied), then say why.
-            drop_constraint_if_present(schema_editor, table, name)
+            try:
+                schema_editor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
+            except DatabaseError:
+                pass  # the rows' error is the one to read; a re-run validates again
             raise
 
 
@@ -131,7 +173,7 @@ class AddCheckConstraintNotValid(NotValidThenValidate, AddConstraint):
 
     def forwards_on_postgresql(self, schema_editor, model, table):
         check = self.constraint._get_check_sql(model, schema_editor)
-        self.add_not_valid(schema_editor, table, schema_editor.quote_name(self.constraint.name), f"CHECK ({check})")
+        self.add_not_valid(schema_editor, table, self.constraint.name, f"CHECK ({check})")
 
 
 class AddForeignKeyNotValid(NotValidThenValidate, AddField):
@@ -142,20 +184,42 @@ class AddForeignKeyNotValid(NotValidThenValidate, AddField):
 
     def forwards_on_postgresql(self, schema_editor, model, table):
         field = model._meta.get_field(self.name)
-        column = schema_editor.quote_name(field.column)
-        definition, params = schema_editor.column_sql(model, field)
-        schema_editor.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {definition}", params)
+        self.add_column(schema_editor, model, table, field)
         if field.db_index:
-            index = schema_editor.quote_name(schema_editor._create_index_name(model._meta.db_table, [field.column]))
-            schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {index}")
-            schema_editor.execute(f"CREATE INDEX CONCURRENTLY {index} ON {table} ({column})")
+            create_sql = schema_editor._create_index_sql(model, fields=[field], concurrently=True)
+            ensure_index(schema_editor, table, str(create_sql.parts["name"]).strip('"'), create_sql)
         statement = schema_editor._create_fk_sql(model, field, "_fk_%(to_table)s_%(to_column)s")
         name = str(statement.parts["name"])
         definition = str(statement).split(f"ADD CONSTRAINT {name} ", 1)[1].rstrip(";")
-        self.add_not_valid(schema_editor, table, name, definition)
+        target = field.target_field
+
+        def intended():
+            return existing.intended_foreign_key(schema_editor, field.column, target.model._meta.db_table,
+                                                 target.column, "DEFERRABLE" in definition)
+
+        self.add_not_valid(schema_editor, table, name.strip('"'), definition, intended)
+
+    @staticmethod
+    def add_column(schema_editor, model, table, field):
+        """The nullable column, unless it is there with the intended type."""
+        quote = schema_editor.quote_name
+        found = existing.column(schema_editor, quote(table), field.column) if existing.looks_up(schema_editor) else None
+        if found is None:
+            definition, params = schema_editor.column_sql(model, field)
+            schema_editor.execute(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(field.column)} {definition}", params)
+            return
+        wanted = existing.intended_column_type(schema_editor, field.db_type(schema_editor.connection))
+        if (found.type, found.not_null) != (wanted, not field.null):
+            raise DefinitionConflict("column", field.column, table, f"{found.type}{' NOT NULL' if found.not_null else ''}",
+                                     f"{wanted}{'' if field.null else ' NOT NULL'}")
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         return AddField.database_backwards(self, app_label, schema_editor, from_state, to_state)
+
+
+def not_null_helper_name(schema_editor, table, column):
+    """The helper CHECK's name, as PostgreSQL will store it (at most 63 characters, Django's truncation)."""
+    return truncate_name(f"{table}_{column}_not_null", schema_editor.connection.ops.max_name_length())
 
 
 class SetNotNullThroughCheck(SafeOnPostgresql, AlterField):
@@ -163,7 +227,8 @@ class SetNotNullThroughCheck(SafeOnPostgresql, AlterField):
 
     ``CHECK (col IS NOT NULL) NOT VALID``, ``VALIDATE`` (writers go on), then
     ``SET NOT NULL``, which PostgreSQL 12+ proves from the validated check
-    instead of scanning, then the helper check is dropped.
+    instead of scanning, then the helper check is dropped. Re-run: each step
+    already done is skipped.
     """
 
     #: The release still running may write NULL: after the rollout (syzygy reads this).
@@ -177,12 +242,24 @@ class SetNotNullThroughCheck(SafeOnPostgresql, AlterField):
         return f"Make field {self.name} of {self.model_name} NOT NULL (through a validated CHECK)"
 
     def forwards_on_postgresql(self, schema_editor, model, table):
-        field = model._meta.get_field(self.name)
-        column = schema_editor.quote_name(field.column)
-        helper = schema_editor.quote_name(f"{model._meta.db_table}_{field.column}_not_null")
-        NotValidThenValidate.add_not_valid(schema_editor, table, helper, f"CHECK ({column} IS NOT NULL)")
-        schema_editor.execute(f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL")
-        schema_editor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {helper}")
+        quote = schema_editor.quote_name
+        column = model._meta.get_field(self.name).column
+        helper = not_null_helper_name(schema_editor, table, column)
+        found, helper_found = None, None
+        if existing.looks_up(schema_editor):
+            found = existing.column(schema_editor, quote(table), column)
+            helper_found = existing.constraint(schema_editor, quote(table), helper)
+        definition = f"CHECK ({quote(column)} IS NOT NULL)"
+        if not (found and found.not_null):
+            NotValidThenValidate.add_not_valid(schema_editor, table, helper, definition)
+            schema_editor.execute(f"ALTER TABLE {quote(table)} ALTER COLUMN {quote(column)} SET NOT NULL")
+        elif helper_found is None:
+            return  # done: NOT NULL, helper gone
+        else:
+            intended = existing.intended_constraint(schema_editor, quote(table), definition)
+            if existing.without_not_valid(helper_found.definition) != intended:
+                raise DefinitionConflict("constraint", helper, table, helper_found.definition, intended)
+        schema_editor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(helper)}")
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         # Django's AlterField goes back by running its forwards between the

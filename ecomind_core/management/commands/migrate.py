@@ -9,9 +9,13 @@ Around it:
 2. take the migration advisory lock (ecomind_core/db/locking.py) for the
    whole run, so replicas started together queue, and the later ones find
    nothing left to do;
-3. run every statement with ``lock_timeout`` (``--lock-timeout``), so DDL
-   never waits forever behind a long transaction; on a timeout, try again
-   with backoff (``--lock-retries``), naming the sessions that blocked it;
+3. run every statement that queues other sessions with ``lock_timeout``
+   (``--lock-timeout``), so DDL never holds writers up behind a long
+   transaction; on a timeout, try again with backoff (``--lock-retries``),
+   naming the sessions that blocked it. Concurrent builds and ``VALIDATE``
+   block no one while they wait: they run with the timeout off (or
+   ``MIGRATION_CONCURRENT_TIMEOUT``), and what they wait for is reported
+   (ecomind_core/db/concurrent.py);
 4. refuse, before writing anything, a database that already holds EcoMind's
    tables without their migrations recorded (adopt it with ``baseline``).
 
@@ -22,7 +26,6 @@ back; re-running is safe).
 """
 
 import argparse
-import time
 
 from django.conf import settings
 from django.core.management.base import CommandError
@@ -31,18 +34,14 @@ from syzygy.management.commands import migrate
 
 from ecomind_core.baseline.guard import unadopted_tables
 from ecomind_core.db.backends.postgresql.base import SchemaMissing
-from ecomind_core.db.blockers import watch_blockers
+from ecomind_core.db.concurrent import ConcurrentWaitTimeout, concurrent_policy
 from ecomind_core.db.errors import DUPLICATE_TABLE, sqlstate
-from ecomind_core.db.lock_timeout import ddl_lock_timeout, is_lock_timeout, parse_duration
+from ecomind_core.db.lock_timeout import ddl_lock_timeout, is_lock_timeout, parse_duration, retry_lock_timeouts
 from ecomind_core.db.locking import migration_lock
 from ecomind_core.db.redaction import connection_problem, redact
 from ecomind_core.db.waiting import wait_for_database
 from ecomind_core.management.base import DatabaseCommandMixin, cannot_run
 from ecomind_core.management.exit_codes import ExitCode
-
-#: The longest wait between two tries after a lock timeout.
-MAX_BACKOFF_SECONDS = 60
-
 
 class Command(DatabaseCommandMixin, migrate.Command):
     help = migrate.Command.help + (
@@ -52,6 +51,8 @@ class Command(DatabaseCommandMixin, migrate.Command):
     connect_first = False  # it waits for the database itself (--wait)
     #: The migration being applied or unapplied now (None between migrations).
     applying = None
+    #: Django's "Applying x..." is on the line, waiting for its " OK".
+    mid_line = False
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
@@ -80,6 +81,7 @@ class Command(DatabaseCommandMixin, migrate.Command):
         wait = settings.MIGRATION_DB_WAIT if options["wait"] is None else options["wait"]
         self.lock_timeout_text = options["lock_timeout"] or settings.MIGRATION_LOCK_TIMEOUT
         retries = settings.MIGRATION_LOCK_RETRIES if options["lock_retries"] is None else options["lock_retries"]
+        self.retries = retries
         if wait < 0:
             raise cannot_run("--wait must be zero or more seconds.")
         if retries < 0:
@@ -87,8 +89,11 @@ class Command(DatabaseCommandMixin, migrate.Command):
         try:
             timeout = parse_duration(self.lock_timeout_text)
             first_backoff = parse_duration(settings.MIGRATION_LOCK_RETRY_WAIT)
+            parse_duration(settings.MIGRATION_CONCURRENT_TIMEOUT)
         except ValueError as exc:
-            raise cannot_run(f"--lock-timeout / MIGRATION_LOCK_TIMEOUT / MIGRATION_LOCK_RETRY_WAIT: {exc}.") from None
+            raise cannot_run(
+                f"--lock-timeout / MIGRATION_LOCK_TIMEOUT / MIGRATION_LOCK_RETRY_WAIT / MIGRATION_CONCURRENT_TIMEOUT: {exc}."
+            ) from None
 
         try:
             wait_for_database(database, wait, on_retry=self.say_waiting)
@@ -98,7 +103,8 @@ class Command(DatabaseCommandMixin, migrate.Command):
                 "raise --wait or MIGRATION_DB_WAIT to wait longer)"
             ) from None
         try:
-            with migration_lock(using=database, on_wait=self.say_lock_waiting), ddl_lock_timeout(timeout, using=database):
+            with migration_lock(using=database, on_wait=self.say_lock_waiting), ddl_lock_timeout(timeout, using=database), \
+                    concurrent_policy(report=self.say_concurrent_waiting):
                 self.refuse_unadopted_database(options)
                 self.migrate_with_retries(args, options, retries, first_backoff)
         except DatabaseError as exc:
@@ -119,37 +125,58 @@ class Command(DatabaseCommandMixin, migrate.Command):
         """Django's migrate; on a lock timeout, wait and try again, up to ``retries`` more times.
 
         Each try starts where the last stopped: an atomic migration that hit
-        the timeout was rolled back whole, a non-atomic one is idempotent.
+        the timeout was rolled back whole, a non-atomic one keeps its finished
+        steps (each safe operation looks at the catalog first). A concurrent
+        wait past MIGRATION_CONCURRENT_TIMEOUT is not retried: the operator's
+        ceiling says stop.
         """
-        backoff = first_backoff.total_seconds() if first_backoff else 0
-        for attempt in range(retries + 1):
-            with watch_blockers(self.using) as blockers:
-                try:
-                    return super().handle(*args, **options)
-                except DatabaseError as exc:
-                    if not is_lock_timeout(exc) or attempt == retries:
-                        exc.blockers = blockers.last
-                        raise
-                    who = "; ".join(str(b) for b in blockers.last) or "a session that has since finished"
-            if self.verbosity >= 1:
-                self.stdout.write(
-                    f"lock_timeout ({self.lock_timeout_text}) hit in {self.applying or 'a migration'}, blocked by {who}; "
-                    f"retrying in {backoff:g}s ({attempt + 1} of {retries})..."
-                )
-            time.sleep(backoff)
-            backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+        def attempt():
+            self.applying = None  # each try names only the migration it is in
+            return super(Command, self).handle(*args, **options)
+
+        return retry_lock_timeouts(
+            attempt, using=self.using, retries=retries, first_backoff=first_backoff, on_retry=self.say_retrying,
+            gives_up=lambda exc: isinstance(exc, ConcurrentWaitTimeout),
+        )
+
+    def say_retrying(self, blockers, backoff, number):
+        if self.verbosity >= 1:
+            who = "; ".join(str(b) for b in blockers) or "a session that has since finished"
+            self.end_line()
+            self.stdout.write(
+                f"lock_timeout ({self.lock_timeout_text}) hit in {self.applying or 'a migration'}, blocked by {who}; "
+                f"retrying in {backoff:g}s ({number} of {self.retries})..."
+            )
+
+    def say_concurrent_waiting(self, line):
+        """What a concurrent build or VALIDATE waits for, at most every 30 s (from another thread)."""
+        if self.verbosity >= 1:
+            self.end_line()
+            self.stdout.write(f"  {line}")
+
+    def end_line(self):
+        if self.mid_line:
+            self.stdout.write("")
+            self.mid_line = False
 
     def failure(self, exc):
         """The one-line CommandError for a database error that ended the run."""
         detail = redact(" ".join(str(exc).split()), self.using)
         if isinstance(exc, SchemaMissing):
             return cannot_run(f"{detail}. Nothing was written.")
+        if isinstance(exc, ConcurrentWaitTimeout):
+            return CommandError(
+                f"{redact(str(exc), self.using)}. {self.applying or 'The migration'} is not atomic: the steps before "
+                "this one stay applied, and an index being built is left INVALID; re-running keeps the finished "
+                "steps and builds it again. Re-run when that session has finished, or raise "
+                "MIGRATION_CONCURRENT_TIMEOUT (0: no limit).", returncode=ExitCode.LOCK_TIMEOUT,
+            )
         if is_lock_timeout(exc):
             blockers = "; ".join(str(b) for b in getattr(exc, "blockers", [])) or "a session that has since finished"
             if self.applying is not None and not self.applying.atomic:
                 outcome = (
-                    f"{self.applying} is not atomic: the steps before this one stay applied and an index it was "
-                    "building CONCURRENTLY may be left INVALID; re-running repairs it (it is dropped and rebuilt)"
+                    f"{self.applying} is not atomic: the steps before this one stay applied; re-running keeps "
+                    "them and does the rest"
                 )
             else:
                 outcome = f"{self.applying or 'the migration'} was rolled back; re-running is safe"
@@ -170,7 +197,11 @@ class Command(DatabaseCommandMixin, migrate.Command):
             self.applying = migration
         elif action in ("apply_success", "unapply_success"):
             self.applying = None
-        return super().migration_progress_callback(action, migration, fake)
+        result = super().migration_progress_callback(action, migration, fake)
+        # Django ends "Applying x..." with " OK" on the same line: a report
+        # printed meanwhile starts a line of its own.
+        self.mid_line = action in ("apply_start", "unapply_start") and self.verbosity >= 1
+        return result
 
     def say_lock_waiting(self):
         if self.verbosity >= 1:

@@ -4,12 +4,15 @@
   last column that uses them, labels added when choices grow.
 * Foreign keys of :class:`ImmediateForeignKey`: PostgreSQL's name, NOT DEFERRABLE.
 * No ``_like`` pattern index for fields with ``pattern_ops_index = False``.
+* Concurrent builds and ``VALIDATE CONSTRAINT`` outside a transaction run with
+  ``lock_timeout`` off and their waits reported (ecomind_core/db/concurrent.py).
 """
 
 from django.db import NotSupportedError
-from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor, logger
 from django.db.backends.postgresql import schema
 
+from ecomind_core.db.concurrent import run_concurrently, waits_without_blocking
 from ecomind_core.fields import EnumField, ImmediateForeignKey
 
 
@@ -28,7 +31,16 @@ class DatabaseSchemaEditor(schema.DatabaseSchemaEditor):
             # Django's PostgreSQL editor would merge parameters through a
             # live connection; the base editor inlines them with quote_value.
             return BaseDatabaseSchemaEditor.execute(self, sql, params)
+        if not self.collect_sql and waits_without_blocking(sql) and self.connection.get_autocommit():
+            # A concurrent build or VALIDATE outside a transaction: it blocks
+            # no one while it waits, so the short lock_timeout does not apply.
+            self._log_statement(sql, params)
+            return run_concurrently(self.connection, str(sql), params or None)
         return super().execute(sql, params)
+
+    def _log_statement(self, sql, params):
+        # What Django's execute() logs, for the statements that bypass it.
+        logger.debug("%s; (params %r)", sql, params, extra={"params": params, "sql": sql})
 
     # -- enum types ------------------------------------------------------
     def _enum_labels_in_db(self, enum_name):
