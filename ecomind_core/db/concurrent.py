@@ -69,7 +69,7 @@ class ConcurrentWaitTimeout(OperationalError):
 class Policy:
     #: The ceiling on one wait, as the operator wrote it ("0": none).
     ceiling_text: str
-    #: Called with one line of text; None: nobody to tell (no watcher is started).
+    #: Called with one line of text; None: nobody to tell.
     report: object = None
 
 
@@ -165,6 +165,9 @@ class ConcurrentWatch:
     def __init__(self, alias, pid, statement, policy):
         self.alias, self.pid, self.statement, self.policy = alias, pid, statement, policy
         self.last_blockers = ()
+        ceiling = parse_duration(policy.ceiling_text)
+        # Often enough to have seen who it waited for before the ceiling ends the wait.
+        self.every = min(SAMPLE_EVERY, ceiling.total_seconds() / 4) if ceiling else SAMPLE_EVERY
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="concurrent-watch", daemon=True)
 
@@ -180,7 +183,7 @@ class ConcurrentWatch:
         started = time.monotonic()
         reported_at = None
         try:
-            while not self._stop.wait(SAMPLE_EVERY):
+            while not self._stop.wait(self.every):
                 sample = self.sample(connection)
                 if sample is None:
                     continue
@@ -190,7 +193,7 @@ class ConcurrentWatch:
                 # A wait is worth a line at once; a build that runs is worth one after REPORT_EVERY.
                 due = (now - reported_at >= REPORT_EVERY) if reported_at is not None else (
                     sample.waiting or now - started >= REPORT_EVERY)
-                if due and not self._stop.is_set():
+                if due and self.policy.report and not self._stop.is_set():
                     self.policy.report(sample.line(self.statement, self.policy.ceiling_text))
                     reported_at = now
         except DatabaseError:
@@ -216,8 +219,8 @@ class ConcurrentWatch:
 
 @contextmanager
 def watch_concurrent(connection, statement, policy):
-    """Report the statement's waits and progress while inside (only if the policy has someone to tell)."""
-    if policy.report is None:
+    """Report the statement's waits and progress while inside (if the policy has someone to tell, or a ceiling)."""
+    if policy.report is None and parse_duration(policy.ceiling_text) is None:
         yield ConcurrentWatch(connection.alias, None, statement, policy)
         return
     connection.ensure_connection()
