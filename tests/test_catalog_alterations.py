@@ -285,7 +285,8 @@ def test_alteration_is_found_on_a_migrated_database(verdicts, name):
     assert result.returncode in (0, 1), result.stderr
     findings = json.loads(result.stdout)
     if alteration.kind is None:
-        assert result.returncode == 0 and findings == [] or all(f["kind"] == "table_unowned" for f in findings), findings
+        assert result.returncode == 0, findings  # harmless: at most warnings about tables nothing of ours owns
+        assert all(f["kind"] == "table_unowned" for f in findings), findings
         return
     named = [f for f in findings if f["kind"] == alteration.kind and (alteration.object is None or f["object"] == alteration.object)]
     assert named, f"no {alteration.kind} finding for {alteration.object} in {findings}"

@@ -12,6 +12,7 @@ could not be locked in time (nothing written; re-run).
 """
 
 import getpass
+import json
 import socket
 
 from django.conf import settings
@@ -142,9 +143,10 @@ class Command(DatabaseCommand):
             )
 
     # -- undo --------------------------------------------------------------
-    def undo_baseline(self):
+    def undo_plan(self):
+        """What undoing would remove: the last baseline's details; refuses when there is nothing to undo."""
+        found = self.inspect()
         with self.database_errors("inspect the database"):
-            found = self.inspect()
             details = last_baseline(self.connection) if found.shape == inspection.BASELINED else None
         if details is None:
             self.refuse("this database was not adopted by baseline (no baseline record): nothing to undo")
@@ -155,6 +157,10 @@ class Command(DatabaseCommand):
                 f"later migrations are applied on top ({', '.join(later)}); roll them back first with "
                 f"`manage.py migrate ecomind_core {sorted(recorded)[-1]}`"
             )
+        return details, (found.shape, tuple(found.migrations), json.dumps(details, sort_keys=True))
+
+    def undo_baseline(self):
+        details, shown = self.undo_plan()
         self.stdout.write(f"Would remove the records of: {', '.join(details['migrations_recorded'])}")
         for rename in details.get("labels_renamed", []):
             self.stdout.write(f"Would rename back: enum {rename['type']} label {rename['to']!r} -> {rename['from']!r}")
@@ -163,6 +169,12 @@ class Command(DatabaseCommand):
             return
         self.confirm(f"Undo the baseline of {self.target()}?")
         with self.database_errors("undo the baseline"), migration_lock(using=self.using):
+            # Again, under the lock migrate takes: a migrate that ran while
+            # the question was on screen may have built on these records.
+            details, now = self.undo_plan()
+            if now != shown:
+                self.refuse("the database changed since the plan above was shown (a migrate or baseline ran "
+                            "meanwhile); nothing was written. Run `baseline --undo --dry-run` again")
             remove_baseline(self.connection, details, target_description=self.target(), tool_user=self.actor())
         self.stdout.write(self.style.SUCCESS("Baseline undone: the migration records it made are removed."))
 
