@@ -261,3 +261,29 @@ def test_a_check_that_existing_rows_break_leaves_nothing_enforced(checkout, migr
     assert "ev_kwh_not_negative" in result.stderr and result.stderr.count("\n") == 1
     assert dbtools.execute(migrated_db, "SELECT count(*) FROM pg_constraint WHERE conname = 'ev_kwh_not_negative'") == [(0,)]
     dbtools.execute(migrated_db, "UPDATE events_enriched SET kwh = -2 WHERE id = 'evt_2'")  # not refused
+
+
+def test_removing_an_index_drops_it_concurrently_and_reverses(checkout, migrated_db):
+    edit(checkout / "ecomind_core" / "models.py",
+         '            models.Index(fields=["user_id"], name="ix_events_enriched_user_id"),\n', "")
+    made = manage_in(checkout, "makemigrations", "ecomind_core", "--no-input", "-n", "drop_user_index")
+    assert made.returncode == 0, made.stdout + made.stderr
+    [written] = migrations_dir(checkout).glob("*_drop_user_index.py")
+    text = written.read_text()
+    assert "ecomind_core.migration_safety.operations.RemoveIndexConcurrentlyIfPostgres(" in text and "atomic = False" in text
+    assert check(checkout).returncode == 0
+    shown = manage_in(checkout, "sqlmigrate", "ecomind_core", written.stem, database=migrated_db)
+    assert 'DROP INDEX CONCURRENTLY IF EXISTS "ix_events_enriched_user_id"' in shown.stdout
+
+    index = "SELECT count(*) FROM pg_indexes WHERE indexname = 'ix_events_enriched_user_id'"
+    assert manage_in(checkout, "migrate", "--no-input", database=migrated_db).returncode == 0
+    assert dbtools.execute(migrated_db, index) == [(0,)]
+    assert manage_in(checkout, "verify_schema", database=migrated_db).returncode == 0
+    again = manage_in(checkout, "migrate", "ecomind_core", leaf_before(written), "--no-input", database=migrated_db)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert dbtools.execute(migrated_db, index) == [(1,)]
+    assert manage_in(checkout, "migrate", "--no-input").returncode == 0  # the embedded SQLite file: a plain drop
+
+
+def leaf_before(path):
+    return re.search(r"dependencies = \[\s*\('ecomind_core', '([^']+)'\)", path.read_text())[1]

@@ -50,6 +50,8 @@ class SafeAutodetector(SyzygyAutodetector):
             return operation
         if type(operation) is operations.AddIndex:
             return safe.AddIndexConcurrentlyIfPostgres(model_name=model_name, index=operation.index)
+        if type(operation) is operations.RemoveIndex:
+            return safe.RemoveIndexConcurrentlyIfPostgres(model_name=model_name, name=operation.name)
         if type(operation) is operations.AddConstraint:
             constraint = operation.constraint
             if isinstance(constraint, CheckConstraint):

@@ -34,7 +34,8 @@ names the linter rules its known-safe SQL pattern trips, for ``check_migrations`
 from django.contrib.postgres.operations import AddIndexConcurrently, NotInTransactionMixin
 from django.db import DatabaseError, IntegrityError
 from django.db.backends.utils import truncate_name
-from django.db.migrations.operations import AddConstraint, AddField, AddIndex, AlterField
+from django.db.migrations.operations import AddConstraint, AddField, AddIndex, AlterField, RemoveIndex
+from django_pg_migration_tools.operations import SaferRemoveIndexConcurrently
 from syzygy.constants import Stage
 
 from ecomind_core.migration_safety import existing
@@ -85,6 +86,33 @@ class AddIndexConcurrentlyIfPostgres(AddIndexConcurrently):
         if not _is_postgresql(schema_editor):
             return AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
         return super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+class RemoveIndexConcurrentlyIfPostgres(SaferRemoveIndexConcurrently):
+    """``DROP INDEX CONCURRENTLY IF EXISTS`` on PostgreSQL, as django-pg-migration-tools does it; a plain drop elsewhere.
+
+    A plain ``DROP INDEX`` takes the table's exclusive lock, and waiting for
+    it behind a long transaction queues every reader and writer. The
+    library's operation drops concurrently with ``lock_timeout`` off (the
+    drop waits for the table's users without blocking anyone), and is
+    idempotent; its reverse rebuilds the index concurrently, dropping an
+    INVALID leftover first.
+    """
+
+    requires_non_atomic = True
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if not _is_postgresql(schema_editor):
+            return RemoveIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+        return super().database_forwards(app_label, schema_editor, from_state, to_state)
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if not _is_postgresql(schema_editor):
+            return RemoveIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+        return super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+    def describe(self):
+        return f"Concurrently remove index {self.name} from {self.model_name}"
 
 
 class SafeOnPostgresql(NotInTransactionMixin):
