@@ -253,3 +253,29 @@ def test_a_unique_constraints_rerun_never_lets_a_duplicate_in(project, before_ea
             assert after["constraint users_org_name_uniq"] == before["constraint users_org_name_uniq"]
     finally:
         dbtools.drop_database(dbname)
+
+
+def test_a_long_named_columns_not_null_helper_is_found_again_after_a_kill(tmp_path, migrated_db):
+    """The helper CHECK's name is cut to PostgreSQL's 63 characters the same way each run."""
+    from tests.test_safe_migrations import add_migration
+
+    checkout = copy_checkout(tmp_path / "ecomind")
+    table, column = "usage_records_by_organisation_and_provider_and_region", "normalised_measurement_unit"
+    add_migration(checkout, "long_table", (
+        f"        migrations.CreateModel(name='LongNamed', fields=[('id', models.BigAutoField(primary_key=True)), "
+        f"('{column}', models.CharField(null=True))], options={{'db_table': '{table}'}}),"))
+    name = add_migration(checkout, "long_not_null", (
+        f"        ecomind_core.migration_safety.operations.SetNotNullThroughCheck(model_name='longnamed', "
+        f"name='{column}', field=models.CharField()),"), atomic=False)
+    assert manage_in(checkout, "migrate", "ecomind_core", "0006", "--no-input", database=migrated_db).returncode == 0
+    dbtools.execute(migrated_db, f"INSERT INTO {table} ({column}) VALUES ('kWh')")
+    first = statements(checkout, migrated_db, name)[0]
+    helper = re.search(r'ADD CONSTRAINT "([^"]+)"', first)[1]
+    assert len(helper) <= 63 and helper != f"{table}_{column}_not_null"
+    dbtools.execute(migrated_db, first)  # killed after its first statement
+    rerun = manage_in(checkout, "migrate", "--no-input", database=migrated_db)
+    assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    assert dbtools.execute(migrated_db, "SELECT attnotnull FROM pg_attribute WHERE attrelid = %s::regclass AND attname = %s",
+                           [table, column]) == [(True,)]
+    assert dbtools.execute(migrated_db, "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass", [table]) == [
+        (f"{table}_pkey",)]

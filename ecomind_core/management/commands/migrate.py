@@ -43,6 +43,7 @@ from ecomind_core.db.waiting import wait_for_database
 from ecomind_core.management.base import DatabaseCommandMixin, cannot_run
 from ecomind_core.management.exit_codes import ExitCode
 
+
 class Command(DatabaseCommandMixin, migrate.Command):
     help = migrate.Command.help + (
         " Waits for the database, holds a PostgreSQL advisory lock for the whole run (concurrent runs queue), "
