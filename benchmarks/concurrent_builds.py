@@ -25,9 +25,11 @@ writer). Then, with the writer running throughout:
 Printed: how many different index oids were seen while migrate ran (1:
 built once), the ``lock_timeout`` retries in its output (none), its exit
 code, what it reported while waiting, the writer's worst and p99
-transaction during each run (goal: at most 250 ms), and the times: the
-whole run, the part after the reader ended, and that part against the
-baseline build. The database is dropped at the end, also on failure or Ctrl-C.
+transaction during each run (goal: at most 250 ms), split into while the
+build only waited and while it worked, beside a control window (the writer
+beside the open reader for 30 s before ``migrate`` starts, on this shared
+machine), and the times: the whole run, the part after the reader ended,
+and that part against the baseline build. The database is dropped at the end, also on failure or Ctrl-C.
 """
 
 import argparse
@@ -48,6 +50,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from migration_locks import APP, GOAL_MS, ROOT, SERVER, Form, Project, Writer, fill, ms, summarise  # noqa: E402
 
 INDEX_NAME = "ix_events_provider_ts"
+#: Seconds the writer runs beside the open reader before migrate starts (a control for the machine's own noise).
+CONTROL_SECONDS = int(os.environ.get("BENCH_CONTROL_SECONDS", 30))
 INDEX = Form("AddIndexConcurrentlyIfPostgres",
              'migration_operations.AddIndexConcurrentlyIfPostgres(model_name="event", '
              f'index=models.Index(fields=["provider", "ts"], name="{INDEX_NAME}"))', atomic=False)
@@ -72,11 +76,13 @@ class Reader(threading.Thread):
 
 
 class OidWatch(threading.Thread):
-    """Every index oid of INDEX_NAME seen while the migration runs (one oid: built once)."""
+    """Every index oid of INDEX_NAME seen while the migration runs (one oid: built once), and the build's phases."""
 
     def __init__(self, url):
         super().__init__(name="oid watch", daemon=True)
         self.url, self.oids, self.stopping = url, [], threading.Event()
+        #: (time.perf_counter(), the build's phase or None) every 0.2 s.
+        self.phases = []
 
     def run(self):
         with psycopg.connect(self.url, autocommit=True) as conn:
@@ -84,6 +90,14 @@ class OidWatch(threading.Thread):
                 row = conn.execute("SELECT oid FROM pg_class WHERE relname = %s", [INDEX_NAME]).fetchone()
                 if row and row[0] not in self.oids:
                     self.oids.append(row[0])
+                phase = conn.execute("SELECT phase FROM pg_stat_progress_create_index WHERE relid = "
+                                     "'events_enriched'::regclass").fetchone()
+                self.phases.append((time.perf_counter(), phase[0] if phase else None))
+
+    def waiting_at(self, moment):
+        """Whether the build was only waiting (for old snapshots or other transactions) at ``moment``."""
+        before = [phase for at, phase in self.phases if at <= moment]
+        return bool(before) and before[-1] is not None and before[-1].startswith("waiting")
 
     def stop(self):
         self.stopping.set()
@@ -117,12 +131,15 @@ def run_migrate(project, name):
 def one_run(project, writer, url, name, reader_seconds):
     writer.resume()
     time.sleep(1)
-    reader = None
+    reader, control = None, None
     if reader_seconds:
-        reader = Reader(url, reader_seconds)
+        reader = Reader(url, reader_seconds + CONTROL_SECONDS)  # migrate faces reader_seconds of it
         reader.start()
         reader.opened.wait()
-        time.sleep(1)
+        # Control: the writer beside the open reader, before any migration.
+        control_start = time.perf_counter()
+        time.sleep(CONTROL_SECONDS)
+        control = summarise(writer.between(control_start, time.perf_counter()))
     watch = OidWatch(url)
     watch.start()
     code, output, began, committed, started, ended = run_migrate(project, name)
@@ -135,8 +152,11 @@ def one_run(project, writer, url, name, reader_seconds):
     run = summarise(during, committed - began)
     worst = max(during, key=lambda t: t.ms, default=None)
     run.worst_at = worst.started - began if worst else 0.0
+    waiting = [t for t in during if watch.waiting_at(t.started)]
+    working = [t for t in during if not watch.waiting_at(t.started)]
     project.unapply()
     return {"code": code, "output": output, "run": run, "oids": watch.oids, "total": ended - started,
+            "control": control, "waiting": summarise(waiting) if waiting else None, "working": summarise(working),
             "after_reader": ended - reader.ended_at if reader and reader.ended_at else None}
 
 
@@ -174,6 +194,13 @@ def report(args, baseline, behind):
               f"{result['run'].transactions:,} transactions, {result['run'].failed} failed, the worst "
               f"{result['run'].worst_at:.0f}s after Django's \"Applying\" "
               f"({'within' if result['run'].worst_ms <= GOAL_MS else 'OVER'} the {GOAL_MS} ms goal)")
+        if result["waiting"]:
+            print(f"  of which while the build only waited: worst {ms(result['waiting'].worst_ms)} "
+                  f"({result['waiting'].transactions:,} transactions); otherwise (building, validating): worst "
+                  f"{ms(result['working'].worst_ms)} ({result['working'].transactions:,} transactions)")
+        if result["control"]:
+            print(f"  control, the same writer beside the open reader for {CONTROL_SECONDS}s before migrate: worst "
+                  f"{ms(result['control'].worst_ms)}, p99 {ms(result['control'].p99_ms)}")
         print(f"  total {result['total']:.1f}s" + (
             f"; after the reader ended {result['after_reader']:.1f}s "
             f"({result['after_reader'] / baseline['total']:.2f}x the baseline's total)" if result["after_reader"] else ""))
