@@ -190,6 +190,11 @@ class Command(DatabaseCommandMixin, migrate.Command):
                 ". The database already holds tables the migrations would create: if it is an existing "
                 "EcoMind database, adopt it with `manage.py baseline --dry-run` first (docs/runbooks/baselining.md)"
             )
+        if self.applying is not None and not self.applying.atomic:
+            return CommandError(
+                f"{self.applying} failed: {detail}. It is not atomic: the steps before this one stay applied, and a "
+                "re-run keeps them and does the rest", returncode=ExitCode.FOUND,
+            )
         return CommandError(f"migration failed and was rolled back: {detail}", returncode=ExitCode.FOUND)
 
     def migration_progress_callback(self, action, migration=None, fake=False):
