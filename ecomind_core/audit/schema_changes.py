@@ -1,0 +1,91 @@
+"""Audit rows for schema changes: who changed the production schema, when, and from which state to which.
+
+``migrate`` and ``rollback`` write one row per migration they apply or
+unapply (``schema.migrate`` / ``schema.rollback``), including a migration
+that failed (written after its rollback); ``baseline`` writes its own
+(``schema.baseline``, ``schema.baseline_undo``); ``migrate --allow-drift``
+writes ``schema.drift_allowed`` with the findings it went past. Each row
+says who ran it: the OS user, the host (a pod's name on Kubernetes), and a
+job id where the platform sets one.
+
+Rows are written as each migration ends, on their own (autocommit), so a run
+killed later keeps the rows of what it finished. A migration that runs
+before ``audit_logs`` exists (the first ``migrate`` of a new database) is
+written as soon as the table is there, at the latest when the run ends; a
+rollback that drops ``audit_logs`` itself can write nothing after that, and
+says so.
+"""
+
+import datetime
+import getpass
+import os
+import socket
+import time
+import uuid
+
+from ecomind_core.audit.records import SYSTEM_ORG
+from ecomind_core.db.tables import table_exists
+from ecomind_core.models import AuditLog
+
+MIGRATE, ROLLBACK = "schema.migrate", "schema.rollback"
+DRIFT_ALLOWED = "schema.drift_allowed"
+#: Every schema action: the audit log's "Schema changes" filter.
+ACTIONS = (MIGRATE, ROLLBACK, "schema.baseline", "schema.baseline_undo", DRIFT_ALLOWED)
+RESOURCE = "database"
+#: Where platforms name the job a process runs in, first found wins. ECOMIND_JOB_ID is ours, for any
+#: platform (the Kubernetes jobs set it from the job-name label); the others are set by CI systems.
+JOB_ID_VARIABLES = ("ECOMIND_JOB_ID", "GITHUB_RUN_ID", "CI_JOB_ID", "BUILD_ID", "ECS_CONTAINER_METADATA_URI_V4")
+
+
+def actor():
+    """Who runs this process: OS user, host, and the platform's job id (None where none is set)."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # no login name in some containers
+        user = "unknown"
+    job = next(((name, os.environ[name]) for name in JOB_ID_VARIABLES if os.environ.get(name)), None)
+    return {"os_user": user, "host": socket.gethostname(), "job_id": f"{job[0]}={job[1]}" if job else None}
+
+
+class SchemaChangeLog:
+    """One run's audit rows, written as each migration ends (or kept until ``audit_logs`` exists)."""
+
+    def __init__(self, using, action, command):
+        self.using, self.action = using, action
+        self.common = {"run": uuid.uuid4().hex[:12], "command": command, "actor": actor()}
+        self.pending, self.written, self.started = [], 0, None
+
+    def start(self):
+        self.started = time.monotonic()
+
+    def finished(self, migration, stage, outcome, **details):
+        """Record ``migration`` (``app.name``) as ``outcome`` ("applied", "unapplied", "faked", "failed")."""
+        duration = round((time.monotonic() - self.started) * 1000) if self.started else None
+        self.started = None
+        self.pending.append({
+            "migration": migration, "stage": stage, "outcome": outcome, "duration_ms": duration,
+            **details, **self.common,
+        })
+        self.flush()
+
+    def note(self, action, **details):
+        """A row of another schema action in this run (``DRIFT_ALLOWED``)."""
+        self.pending.append({"action": action, **details, **self.common})
+        self.flush()
+
+    def flush(self, connection=None):
+        """Write what is pending if ``audit_logs`` exists; returns how many rows are still unwritten."""
+        from django.db import connections
+
+        connection = connection or connections[self.using]
+        if not self.pending or not table_exists(connection, AuditLog._meta.db_table):
+            return len(self.pending)
+        now = datetime.datetime.now(datetime.UTC)
+        rows = [
+            AuditLog(org_id=SYSTEM_ORG, action=details.pop("action", self.action), resource=RESOURCE, details=details, ts=now)
+            for details in self.pending
+        ]
+        AuditLog.objects.using(connection.alias).bulk_create(rows)
+        self.written += len(rows)
+        self.pending = []
+        return 0
