@@ -90,6 +90,11 @@ class BatchedBackfill(Operation):
         )
 
     def run(self, schema_editor, model, set_sql, where_sql):
+        if schema_editor.collect_sql:  # sqlmigrate, check_migrations: the first batch shows what each does
+            statement, _ = self.statement(schema_editor, model, set_sql, where_sql, None)
+            schema_editor.collected_sql.append(f"-- repeated, {self.batch_size} rows a time, until no row is left")
+            schema_editor.collected_sql.append(f"{statement};")
+            return
         connection = schema_editor.connection
         after = None
         while True:

@@ -114,8 +114,13 @@ def own_rules(key, migration, rendered):
 
 
 def _in_transaction(migration, op):
-    """Whether ``op`` runs inside a transaction that lasts until the migration (or the operation) ends, as Django decides."""
-    return bool(getattr(op, "atomic", None) or (migration.atomic and getattr(op, "atomic", None) is not False))
+    """Whether ``op`` runs inside a transaction that lasts until the migration (or the operation) ends.
+
+    On PostgreSQL an atomic migration is one transaction whatever its
+    operations say; in a non-atomic one only an operation forced atomic
+    (``RunPython(atomic=True)``) gets a transaction of its own.
+    """
+    return bool(migration.atomic or getattr(op, "atomic", False) is True)
 
 
 def _irreversible_code(op):
