@@ -39,8 +39,8 @@ EVENTS = """
 INSERT INTO events_enriched (id, org_id, user_id, provider, model, tokens_in, tokens_out, node_type, region,
                              kwh, water_l, co2_kg, ts, source, metadata, created_at)
 SELECT 'evt_' || lpad(to_hex(i), 24, '0'), 'org_' || (i % 500), 'user_' || (i % 20000), 'openai', 'gpt-4o', 100, 200,
-       'gpu', 'eu-west-1', 0.001, 0.002, 0.0004, timestamp '2026-01-01' + i * interval '1 second', 'gateway', '{}', now()
-FROM generate_series(1, %(events)s) i
+       'gpu', 'eu-west-1', 0.001, 0.002, 0.0004, timestamp '2026-01-01' + i * interval '1 second', 'gateway', '{{}}', now()
+FROM generate_series(1, {events}) i
 """
 
 #: Runs migrate with the drift check forced on, as if a migration were pending (this benchmark only).
@@ -94,7 +94,7 @@ def main():
                "PYTHONPATH": str(ROOT), "DJANGO_SETTINGS_MODULE": "ecomind.settings"}
         subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v", "0"], cwd=ROOT, env=env, check=True)
         with psycopg.connect(f"{SERVER}/{name}", autocommit=True) as conn:
-            conn.execute(EVENTS % {"events": args.events})
+            conn.execute(EVENTS.format(events=args.events))
             conn.execute("ANALYZE")
         plain, forced = [], []
         for _ in range(args.repeat):  # alternately, so both meet the same load

@@ -264,3 +264,57 @@ def test_post_deploy_migrations_are_unapplied_first_where_dependencies_allow():
     graph.add_dependency(post, ("b", "0002"), ("b", "0001"))
     plan = [(later, True), (base, True), (post, True), (pre, True)]  # Django's order
     assert [f"{m.app_label}.{m.name}" for m, _ in rollback_order(plan, graph)] == ["b.0002", "a.0002", "a.0001", "b.0001"]
+
+
+def test_rollback_shares_migrates_lock_timeout_and_names_the_blocker(data_db):
+    dbtools.execute(data_db, "UPDATE users SET password_hash = NULL")
+    with dbtools.connect(data_db) as blocker:
+        blocker.execute("SET application_name = 'nightly-export'")
+        blocker.execute("BEGIN")
+        blocker.execute("SELECT count(*) FROM users")
+        result = manage("rollback", "--to", FIRST, "--no-input", "--lock-timeout", "200ms", "--lock-retries", "1",
+                        database=data_db, env={"MIGRATION_LOCK_RETRY_WAIT": "100ms"})
+        blocker.execute("ROLLBACK")
+    assert_one_line(result, 3, "lock_timeout (200ms) hit", "nightly-export", "retrying")
+    assert applied(data_db)[-1] == "0002_user_password_hash"  # the steps before it are done; re-running is safe
+    assert_one_line(manage("rollback", "--to", FIRST, "--no-input", database=data_db), 0)
+
+
+def test_irreversible_steps_are_refused_and_re_created_columns_come_back_empty(tmp_path, migrated_db):
+    from tests.checkout import copy_checkout, manage_in
+
+    checkout = copy_checkout(tmp_path / "ecomind")
+    folder = checkout / "ecomind_core" / "migrations"
+    previous = sorted(p.stem for p in folder.glob("0*.py"))[-1]
+    (folder / "0901_drop_plan.py").write_text(
+        "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n"
+        f"    dependencies = [('ecomind_core', '{previous}')]\n"
+        "    operations = [migrations.RemoveField(model_name='organisation', name='plan')]\n")
+    (folder / "0902_one_way.py").write_text(
+        "from django.db import migrations\n\n\nclass Migration(migrations.Migration):\n"
+        "    dependencies = [('ecomind_core', '0901_drop_plan')]\n"
+        "    operations = [migrations.RunSQL('SELECT 1')]\n")
+    assert manage_in(checkout, "migrate", "--no-input", database=migrated_db).returncode == 0
+    refused = manage_in(checkout, "rollback", "--steps", "2", "--dry-run", database=migrated_db)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "ecomind_core.0902_one_way cannot be unapplied" in refused.stderr and "has no reverse" in refused.stderr
+    (folder / "0902_one_way.py").write_text((folder / "0902_one_way.py").read_text().replace(
+        "RunSQL('SELECT 1')", "RunSQL('SELECT 1', reverse_sql=migrations.RunSQL.noop)"))
+    plan = manage_in(checkout, "rollback", "--steps", "2", "--dry-run", database=migrated_db)
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    assert "re-adds column orgs.plan empty: the values it held before it was dropped do not come back" in plan.stdout
+    assert "runs code whose effect on data no state shows" in plan.stdout
+
+
+@pytest.mark.django_db
+def test_the_audit_log_filters_schema_changes(admin_client):
+    from django.urls import reverse
+
+    from ecomind_core.audit.schema_changes import ACTIONS
+    from ecomind_core.models import AuditLog
+
+    AuditLog.objects.create(org_id="system", action="auth.login", resource="admin", details={})
+    page = admin_client.get(reverse("admin:ecomind_core_auditlog_changelist"), {"schema_changes": "yes"})
+    listed = page.context["cl"].result_list
+    assert listed and {row.action for row in listed} <= set(ACTIONS)  # the test database's own migrate wrote them
+    assert "Migrations, rollbacks and baselines" in page.content.decode()

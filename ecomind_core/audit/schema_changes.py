@@ -23,14 +23,14 @@ import socket
 import time
 import uuid
 
-from ecomind_core.audit.records import SYSTEM_ORG
+from ecomind_core.audit.records import BASELINE, BASELINE_UNDO, SYSTEM_ORG
 from ecomind_core.db.tables import table_exists
 from ecomind_core.models import AuditLog
 
 MIGRATE, ROLLBACK = "schema.migrate", "schema.rollback"
 DRIFT_ALLOWED = "schema.drift_allowed"
 #: Every schema action: the audit log's "Schema changes" filter.
-ACTIONS = (MIGRATE, ROLLBACK, "schema.baseline", "schema.baseline_undo", DRIFT_ALLOWED)
+ACTIONS = (MIGRATE, ROLLBACK, BASELINE, BASELINE_UNDO, DRIFT_ALLOWED)
 RESOURCE = "database"
 #: Where platforms name the job a process runs in, first found wins. ECOMIND_JOB_ID is ours, for any
 #: platform (the Kubernetes jobs set it from the job-name label); the others are set by CI systems.
