@@ -45,7 +45,8 @@ FROM generate_series(1, {events}) i
 
 #: Runs migrate with the drift check forced on, as if a migration were pending (this benchmark only).
 FORCED = """
-import sys
+import django
+django.setup()
 from ecomind_core.management.commands import migrate
 migrate.Command.planned = lambda self, options: [(None, False)]  # "something to apply": the check runs
 migrate.Command.with_lock_retries = lambda self, run: None       # then apply nothing
