@@ -250,27 +250,22 @@ class Command(DatabaseCommandMixin, migrate.Command):
         if action in ("apply_start", "unapply_start"):
             self.applying = migration
             if self.changes:
-                self.changes.start()
+                self.changes.start(MIGRATE if action == "apply_start" else ROLLBACK)
         elif action in ("apply_success", "unapply_success"):
             self.applying = None
             if self.changes:
                 outcome = "faked" if fake else "applied" if action == "apply_success" else "unapplied"
-                self.changes.action = MIGRATE if action == "apply_success" else ROLLBACK
-                self.changes.finished(f"{migration.app_label}.{migration.name}", stage_name(migration),
-                                      outcome)
+                self.changes.finished(f"{migration.app_label}.{migration.name}", stage_name(migration), outcome)
         return super().migration_progress_callback(action, migration, fake)
 
     def write_pending_audit_rows(self):
+        """Write the rows still pending; print those that cannot be written (standard output keeps them)."""
         if self.changes is None:
             return
-        try:
-            reopen_if_lost(self.connection)
-            unwritten = self.changes.flush()
-        except (DatabaseError, InterfaceError):
-            unwritten = len(self.changes.pending)
-        if unwritten:
-            self.stderr.write(f"{unwritten} audit rows of this run could not be written: audit_logs does not exist "
-                              "(or cannot be written) now.")
+        reopen_if_lost(self.connection)
+        self.changes.try_flush()
+        for row in self.changes.unwritten():
+            self.stdout.write(f"audit row not written (audit_logs missing or locked), kept here: {row}")
 
     @staticmethod
     def command_line(options):
@@ -320,11 +315,8 @@ class Command(DatabaseCommandMixin, migrate.Command):
         if self.changes is None or self.applying is None:
             return
         migration = self.applying
-        try:
-            self.changes.finished(f"{migration.app_label}.{migration.name}", stage_name(migration),
-                                  "failed", error=detail, left_behind=leftovers, atomic=migration.atomic)
-        except (DatabaseError, InterfaceError):
-            pass  # written at the end if the table is reachable then (write_pending_audit_rows)
+        self.changes.finished(f"{migration.app_label}.{migration.name}", stage_name(migration),
+                              "failed", error=detail, left_behind=leftovers, atomic=migration.atomic)
 
     # -- what the operator sees while waiting -------------------------------------
     def say_lock_waiting(self):
