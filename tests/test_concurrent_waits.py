@@ -110,7 +110,8 @@ def test_the_concurrent_ceiling_ends_a_long_wait_with_exit_3_and_a_rerun_finishe
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr
     assert "waited longer than MIGRATION_CONCURRENT_TIMEOUT (1s)" in lines[0] and "nightly-backup" in lines[0]
-    assert "ecomind_core.0003_audit_log_admin_indexes is not atomic" in lines[0] and "rolled back" not in lines[0]
+    assert "ecomind_core.0003_audit_log_admin_indexes failed; it is not atomic" in lines[0] and "rolled back" not in lines[0]
+    assert "left behind: INVALID index ix_audit_logs_action_ts" in lines[0] or "ix_audit_logs_action_ts" in lines[0]
     assert "retrying" not in result.stdout, "the operator's ceiling is not retried"
     rerun = manage("migrate", "--no-input", database=scratch_db)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
@@ -185,13 +186,15 @@ def test_a_lock_timeout_in_a_non_atomic_migration_says_the_finished_steps_stay(t
         "condition=models.Q(kwh__gte=0), name='ev_kwh_not_negative')),\n    ]\n")
     with psycopg.connect(dbtools.url(migrated_db), application_name="long-report") as blocker:
         blocker.execute("LOCK TABLE events_enriched IN ACCESS SHARE MODE")  # ADD CONSTRAINT must wait
+        blocker.execute("LOCK TABLE audit_logs IN SHARE MODE")  # and the audit row with it
         result = manage_in(checkout, "migrate", "--no-input", "--lock-timeout", "500ms", "--lock-retries", "0",
                            database=migrated_db)
         blocker.rollback()
     assert result.returncode == 3, result.stdout + result.stderr
     line = result.stderr.strip()
-    assert "\n" not in line and "ecomind_core.0006_kwh_check is not atomic" in line and "long-report" in line
-    assert "stay applied" in line and "rolled back" not in line
+    assert "\n" not in line and "ecomind_core.0006_kwh_check failed; it is not atomic" in line and "long-report" in line
+    assert "stay applied" in line and "re-running migrate mends it" in line and "rolled back" not in line
+    assert "audit row not written (audit_logs missing or locked)" in result.stdout  # kept on standard output
     assert dbtools.execute(migrated_db, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'ix_ev_kwh'::regclass") == [(True,)]
     [(oid,)] = dbtools.execute(migrated_db, "SELECT 'ix_ev_kwh'::regclass::oid")
     rerun = manage_in(checkout, "migrate", "--no-input", database=migrated_db)

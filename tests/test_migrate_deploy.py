@@ -75,7 +75,7 @@ def test_lock_timeout_fails_cleanly_names_the_blocker_and_a_rerun_is_safe(scratc
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "lock_timeout (500ms)" in lines[0] and "re-running is safe" in lines[0]
     assert f"pid {pid} (long-report, idle in transaction, transaction open" in lines[0]
-    assert "ecomind_core.0002_user_password_hash was rolled back" in lines[0]
+    assert "ecomind_core.0002_user_password_hash failed and was rolled back" in lines[0]
     assert manage("migrate", "--no-input", database=scratch_db).returncode == 0
 
 

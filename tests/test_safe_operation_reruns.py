@@ -195,7 +195,7 @@ def test_an_object_of_the_same_name_and_another_definition_is_an_error_naming_bo
         line = result.stderr.strip()
         assert "\n" not in line and "Traceback" not in line
         assert "ix_events_provider_ts" in line and "USING btree (model)" in line and '("provider", "ts")' in line
-        assert "rolled back" not in line and "is not atomic" in line
+        assert "rolled back" not in line and "it is not atomic" in line
         assert dbtools.execute(dbname, "SELECT 'ix_events_provider_ts'::regclass::oid") == [(oid,)]
     finally:
         dbtools.drop_database(dbname)
