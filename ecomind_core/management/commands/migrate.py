@@ -202,7 +202,7 @@ class Command(DatabaseCommandMixin, migrate.Command):
         if any(backwards for _, backwards in plan):
             self.refuse_destructive_backward_steps(plan, options)
         elif plan and not options["fake"]:
-            self.refuse_drift(options)
+            self.refuse_drift(options, plan)
 
     def refuse_destructive_backward_steps(self, plan, options):
         steps = backward_steps(MigrationExecutor(self.connection), plan, with_sql=False)
@@ -217,7 +217,7 @@ class Command(DatabaseCommandMixin, migrate.Command):
             "(docs/deployment/rollback.md).", returncode=ExitCode.FOUND,
         )
 
-    def refuse_drift(self, options):
+    def refuse_drift(self, options, plan=()):
         """Check the live catalog against the state the applied migrations promise; exit 1 on drift."""
         loader = catalog.load(self.connection)[0]
         applied = sorted(loader.applied_migrations or ())
@@ -225,6 +225,7 @@ class Command(DatabaseCommandMixin, migrate.Command):
             return  # nothing promised yet: a new database
         findings = catalog.check_catalog(self.connection, state_at(loader, applied).apps).findings
         errors = [finding for finding in findings if finding.severity == catalog.ERROR]
+        errors = self.not_left_by_an_earlier_try(errors, plan, loader)
         if not errors:
             return
         report = render_text(errors, self.target(), verbosity=self.verbosity)
@@ -242,6 +243,37 @@ class Command(DatabaseCommandMixin, migrate.Command):
             DRIFT_ALLOWED, findings=[{"kind": f.kind, "object": f.object, "expected": f.expected, "actual": f.actual}
                                      for f in errors],
         )
+
+    def not_left_by_an_earlier_try(self, errors, plan, loader):
+        """``errors`` less those on the tables of a non-atomic migration an earlier try may have half done.
+
+        Django records a non-atomic migration only when all of it has run; a
+        try that failed or was killed in it leaves some of its objects (a
+        VALID or INVALID index, a NOT VALID constraint, a new column, a
+        helper CHECK), which the applied migrations do not promise. The next
+        migration planned, when non-atomic, is run again from its start, and
+        each safe operation checks its own objects first (another definition
+        under the same name is refused there, naming both), so its tables
+        are left to it; every other table is checked as before.
+        """
+        if not errors or not plan or plan[0][1] or plan[0][0].atomic:
+            return errors
+        migration = plan[0][0]
+        apps = loader.project_state((migration.app_label, migration.name), at_end=True).apps
+        tables = set()
+        for operation in migration.operations:
+            model_name = getattr(operation, "model_name", None) or getattr(operation, "name", None)
+            try:
+                tables.add(apps.get_model(migration.app_label, model_name)._meta.db_table)
+            except (LookupError, TypeError, ValueError):
+                continue  # an operation without a model of this app (RunSQL, ...)
+        kept = [error for error in errors if error.table not in tables]
+        if len(kept) < len(errors) and self.verbosity >= 1:
+            self.stdout.write(
+                f"{migration} is not atomic and may have been half done by an earlier try: what it left on "
+                f"{', '.join(sorted(tables))} is its own to finish (the other tables are checked for drift)."
+            )
+        return kept
 
     # -- while it runs ------------------------------------------------------------
     def migration_progress_callback(self, action, migration=None, fake=False):
