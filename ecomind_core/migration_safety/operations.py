@@ -250,6 +250,21 @@ def not_null_helper_name(schema_editor, table, column):
     return truncate_name(f"{table}_{column}_not_null", schema_editor.connection.ops.max_name_length())
 
 
+def own_leftovers(migration, state, connection):
+    """Names of the helper objects ``migration``'s operations make and drop again (none of the final state).
+
+    A try killed in between leaves them; ``migrate``'s drift check knows
+    them as the migration's own (``state``: the project state after it).
+    """
+    names = set()
+    for operation in migration.operations:
+        if isinstance(operation, SetNotNullThroughCheck):
+            model = state.apps.get_model(migration.app_label, operation.model_name)
+            column = model._meta.get_field(operation.name).column
+            names.add(truncate_name(f"{model._meta.db_table}_{column}_not_null", connection.ops.max_name_length()))
+    return names
+
+
 class SetNotNullThroughCheck(SafeOnPostgresql, AlterField):
     """``null=True`` to ``null=False`` without a scan under the exclusive lock.
 

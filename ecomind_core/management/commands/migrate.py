@@ -61,6 +61,7 @@ from ecomind_core.management.exit_codes import ExitCode
 from ecomind_core.migration_safety.backward import backward_steps
 from ecomind_core.migration_safety.graph import state_at
 from ecomind_core.migration_safety.leftovers import left_behind
+from ecomind_core.migration_safety.operations import own_leftovers
 from ecomind_core.migration_safety.stages import stage_name
 
 
@@ -225,7 +226,7 @@ class Command(DatabaseCommandMixin, migrate.Command):
             return  # nothing promised yet: a new database
         findings = catalog.check_catalog(self.connection, state_at(loader, applied).apps).findings
         errors = [finding for finding in findings if finding.severity == catalog.ERROR]
-        errors = self.not_left_by_an_earlier_try(errors, plan, loader)
+        errors = self.not_left_by_an_earlier_try(errors, plan, loader, applied)
         if not errors:
             return
         report = render_text(errors, self.target(), verbosity=self.verbosity)
@@ -244,34 +245,35 @@ class Command(DatabaseCommandMixin, migrate.Command):
                                      for f in errors],
         )
 
-    def not_left_by_an_earlier_try(self, errors, plan, loader):
-        """``errors`` less those on the tables of a non-atomic migration an earlier try may have half done.
+    def not_left_by_an_earlier_try(self, errors, plan, loader, applied):
+        """``errors`` less what a half-done try of the next migration, a non-atomic one, left behind.
 
         Django records a non-atomic migration only when all of it has run; a
-        try that failed or was killed in it leaves some of its objects (a
-        VALID or INVALID index, a NOT VALID constraint, a new column, a
-        helper CHECK), which the applied migrations do not promise. The next
-        migration planned, when non-atomic, is run again from its start, and
-        each safe operation checks its own objects first (another definition
-        under the same name is refused there, naming both), so its tables
-        are left to it; every other table is checked as before.
+        try that failed or was killed in it leaves some of its objects (an
+        index, VALID or INVALID; a NOT VALID constraint; a new column; its
+        helper CHECK), which the applied migrations do not promise. Such an
+        object is the migration's own to finish when it runs again (each safe
+        operation checks its objects first, and refuses a same-named one of
+        another definition, naming both): it is drift only if it is also wrong
+        for the state after that migration. Everything else is checked as before.
         """
         if not errors or not plan or plan[0][1] or plan[0][0].atomic:
             return errors
         migration = plan[0][0]
-        apps = loader.project_state((migration.app_label, migration.name), at_end=True).apps
-        tables = set()
-        for operation in migration.operations:
-            model_name = getattr(operation, "model_name", None) or getattr(operation, "name", None)
-            try:
-                tables.add(apps.get_model(migration.app_label, model_name)._meta.db_table)
-            except (LookupError, TypeError, ValueError):
-                continue  # an operation without a model of this app (RunSQL, ...)
-        kept = [error for error in errors if error.table not in tables]
+        after = state_at(loader, [*applied, (migration.app_label, migration.name)])
+        later = [f for f in catalog.check_catalog(self.connection, after.apps).findings if f.severity == catalog.ERROR]
+        missing = {f.object for f in later if f.kind.endswith("_missing")}
+        unfinished = {
+            f.object for f in later
+            if not (f.kind.endswith("_missing")  # not built yet: the re-run builds it
+                    or str(f.expected).startswith(("valid:", "validated:"))  # INVALID, NOT VALID: it finishes them
+                    or (f.kind.endswith("_unexpected") and f.object in missing))  # a unique index not yet attached
+        } - own_leftovers(migration, after, self.connection)
+        kept = [error for error in errors if error.object in unfinished]
         if len(kept) < len(errors) and self.verbosity >= 1:
             self.stdout.write(
-                f"{migration} is not atomic and may have been half done by an earlier try: what it left on "
-                f"{', '.join(sorted(tables))} is its own to finish (the other tables are checked for drift)."
+                f"{migration} is not atomic, and an earlier try left part of it ("
+                f"{', '.join(sorted({e.object for e in errors} - unfinished))}): running it again finishes them."
             )
         return kept
 
