@@ -10,7 +10,9 @@ are dropped for the fill and built again after it, then VACUUM ANALYZE):
 * events on one timeline: event i is ``now - 10 s - i * 86.4 ms`` (the rate
   of 30M events in 30 days, about 694 a minute); the small database holds the
   newest --small of them, the big one --big. Both have the same events in the
-  last five minutes, so what differs is only how much history lies behind;
+  last five minutes, so what differs is only how much history lies behind
+  (before each turn both get the events and audit rows due since their
+  last ones, as the worker and staff go on writing);
 * audit rows on one timeline too, one every 2.6 s (1,000,000 over 30 days in
   the big one, the newest 1,000 in the small one): staff changes, 5 % failed
   sign-ins, 0.5 % lockouts, an hourly ``schema.verify`` verdict (with 40
@@ -110,7 +112,7 @@ def build(dbname, events):
         conn.execute("VACUUM ANALYZE events_enriched")
         conn.execute("VACUUM ANALYZE audit_logs")
         size = conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()[0]
-    return time.monotonic() - started, audit_rows, size
+    return time.monotonic() - started, audit_rows, size, newest
 
 
 MEASURE = """
@@ -132,6 +134,31 @@ for _ in range(int(sys.argv[2])):
     statements = [q["sql"] for q in queries.captured_queries]
 print(json.dumps({"times": times, "statements": statements, "body": response.content.decode()}))
 """
+
+
+def write_since(dbname, since, turn):
+    """The events and audit rows of the timeline from ``since`` up to now, as the worker and staff go on writing.
+
+    The fill's timeline ends when its database was filled; the scrapes come
+    minutes later. Before each turn both databases get the rows due since
+    their last ones, so the scrape's windows (5 minutes of events, 15 of
+    sign-ins) hold what they would in production: about 3,500 events and 350
+    audit rows, the newest on pages not yet marked all-visible. Returns the
+    new end of the timeline.
+    """
+    with psycopg.connect(f"{SERVER}/{dbname}", autocommit=True) as conn:
+        newest = conn.execute("SELECT (now() AT TIME ZONE 'UTC') - interval '1 second'").fetchone()[0]
+        gap = (newest - since).total_seconds()
+        tail = f"t{turn}"
+        events, audit = int(gap * 1000 / EVENT_STEP_MS), int(gap / AUDIT_STEP_S)
+        if events:
+            conn.execute(EVENTS.replace("'evt_' || lpad(to_hex(i), 24, '0')", f"'evt_{tail}' || lpad(to_hex(i), 22, '0')"),
+                         {"newest": newest, "first": 0, "last": events - 1})
+        if audit:
+            conn.execute(AUDIT.replace("'audit_' || lpad(to_hex(i), 24, '0')", f"'audit_{tail}' || lpad(to_hex(i), 22, '0')")
+                         .replace("generate_series(1,", "generate_series(0,").replace("%(rows)s::bigint)", "%(rows)s::bigint - 1)"),
+                         {"newest": newest, "rows": audit})
+    return newest
 
 
 def measure(dbname, scrapes):
@@ -171,16 +198,19 @@ def main():
     suffix = uuid.uuid4().hex[:8]
     small, big = f"bench_metrics_small_{suffix}", f"bench_metrics_big_{suffix}"
     try:
+        written_until = {}
         for name, events in ((small, args.small), (big, args.big)):
-            seconds, audit_rows, size = build(name, events)
+            seconds, audit_rows, size, written_until[name] = build(name, events)
             print(f"built {events:,} events and {audit_rows:,} audit rows in {seconds:.0f} s ({size})", flush=True)
         times = {small: [], big: []}
-        statements = {}
-        for _ in range(args.rounds):
+        statements, last_body = {}, {}
+        for turn in range(args.rounds):
             for name in (small, big):
+                written_until[name] = write_since(name, written_until[name], turn)
                 result = measure(name, args.scrapes)
                 times[name] += result["times"]
                 statements[name] = result["statements"]
+                last_body[name] = result["body"]
         print()
         print(f"GET /metrics, {args.rounds} turns x {args.scrapes} scrapes per database, alternating:")
         print("| events | median | p95 | max | statements per scrape |")
@@ -192,6 +222,11 @@ def main():
                   f"{ordered[-1] * 1000:.1f} ms | {len(statements[name])} |")
         ratio = statistics.median(times[big]) / statistics.median(times[small])
         print(f"\nbig/small median: {ratio:.2f}x; statements the same at both sizes: {statements[small] == statements[big] or 'text differs only in timestamps' if len(statements[small]) == len(statements[big]) else 'NO'}")
+        print("\nWhat the last scrape of each said:")
+        for name, events in ((small, args.small), (big, args.big)):
+            shown = [line for line in last_body[name].splitlines()
+                     if line.startswith(("ecomind_events_per_minute", "ecomind_newest_event", "ecomind_signin", "ecomind_schema_errors"))]
+            print(f"  {events:,} events: " + "; ".join(shown))
         print(f"\nEach statement at {args.big:,} events (EXPLAIN ANALYZE BUFFERS):")
         print("| statement | shared buffers | index or table read |")
         print("|---|---|---|")
