@@ -213,3 +213,11 @@ def test_a_scrape_sends_the_same_few_statements_whatever_the_data(token):
     full = statements_of_one_scrape()
     assert len(full) == len(empty) <= 10
     assert not any("events_enriched" in s and "max(ts)" not in s and "ts >=" not in s for s in full)
+
+
+def test_a_migration_not_applied_is_pending_in_its_stage(token):
+    with connection.cursor() as cursor:  # (rolled back with the test)
+        cursor.execute("DELETE FROM django_migrations WHERE app = 'ecomind_core' AND name = '0005_audit_log_append_only_per_statement'")
+    response = scrape()
+    assert value(response, "ecomind_migrations_pending", stage="pre_deploy") == 1
+    assert value(response, "ecomind_migrations_pending", stage="post_deploy") == 0
