@@ -18,18 +18,20 @@ Cost does not grow with the tables (docs/deployment/monitoring.md, "Cost";
   Audit rows rather than process counters: they are the same for every
   replica, survive restarts, and every attempt writes one already.
 
-All of it runs in one read-only transaction under a ``statement_timeout``:
-a locked or slow database fails the scrape's database part
-(``ecomind_database_up 0``), never the scrape, within about a second.
+All of it runs in one transaction under a ``statement_timeout``: a locked
+or slow database fails the scrape's database part (``ecomind_database_up
+0``, and one log line per change, password masked), never the scrape.
 """
 
 import copy
 import datetime
+import logging
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 
+from ecomind_core.db.redaction import describe, redact
 from ecomind_core.migration_safety.graph import RECORDER_TABLE_EXISTS
 from ecomind_core.migration_safety.stages import split_unapplied
 from ecomind_core.models import AuditLog, Event
@@ -45,6 +47,8 @@ SIGNIN_WINDOW = datetime.timedelta(minutes=15)
 #: Milliseconds any one scrape statement may take on the server.
 STATEMENT_TIMEOUT_MS = 1000
 STAGES = {"pre_deploy": 0, "post_deploy": 1}  # label -> position in split_unapplied's answer
+
+logger = logging.getLogger(__name__)
 
 
 def pending_by_stage(applied):
@@ -64,6 +68,9 @@ def _naive_utc(moment):
 class DatabaseCollector:
     """A prometheus-client collector: ``collect()`` reads the database once per scrape."""
 
+    #: Whether the last scrape of this process could read the database: the log says so once per change.
+    last_read_ok = True
+
     def __init__(self, using=DEFAULT_DB_ALIAS):
         self.using = using
 
@@ -74,10 +81,17 @@ class DatabaseCollector:
         up = GaugeMetricFamily("ecomind_database_up", "1 when this scrape could read the database, else 0.")
         try:
             readings = self.read()
-        except DatabaseError:
+        except DatabaseError as exc:
+            if DatabaseCollector.last_read_ok:
+                detail = " ".join(str(exc).split()) or type(exc).__name__
+                logger.warning("metrics: cannot read %s", redact(f"{describe(self.using)}: {detail}", self.using))
+            DatabaseCollector.last_read_ok = False
             up.add_metric([], 0)
             yield up
             return
+        if not DatabaseCollector.last_read_ok:
+            logger.warning("metrics: reading %s again", describe(self.using))
+        DatabaseCollector.last_read_ok = True
         up.add_metric([], 1)
         yield up
         yield from self.families(readings, timezone.now())
