@@ -99,6 +99,7 @@ def test_history_has_a_slot_per_day_and_a_bar_for_a_drifted_day():
     assert states[today] == "match" and states[today - datetime.timedelta(days=2)] == "drift"
     assert states[today - datetime.timedelta(days=1)] == "none"
     assert [bar.value for bar in chart.bars] == [3]  # the day's worst run
+    assert [tick.label for tick in chart.y_ticks] == ["0", "1", "2", "3"]  # counts: no tick between two
     assert chart.unit == "errors"
 
 

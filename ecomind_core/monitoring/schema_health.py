@@ -163,7 +163,7 @@ def history_chart(using=DEFAULT_DB_ALIAS, now=None, days=HISTORY_DAYS):
         day = ts.astimezone(datetime.UTC).date()
         worst, drift, runs = per_day.get(day, (0, False, 0))
         per_day[day] = (max(worst, errors), drift or verdict == DRIFT, runs + 1)
-    chart = daily_bar_chart({day: worst for day, (worst, _, _) in per_day.items()}, start, end, "errors")
+    chart = daily_bar_chart({day: worst for day, (worst, _, _) in per_day.items()}, start, end, "errors", whole_numbers=True)
     step = (chart.right - chart.left) / days
     marks = []
     for i in range(days):
