@@ -32,7 +32,7 @@ from django.utils import timezone
 from prometheus_client.core import GaugeMetricFamily
 
 from ecomind_core.db.redaction import describe, redact
-from ecomind_core.migration_safety.graph import RECORDER_TABLE_EXISTS
+from ecomind_core.db.tables import table_exists
 from ecomind_core.migration_safety.stages import split_unapplied
 from ecomind_core.models import AuditLog, Event
 from ecomind_core.probes.readiness import migration_graph
@@ -105,9 +105,8 @@ class DatabaseCollector:
         with transaction.atomic(using=self.using), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute(f"SET LOCAL statement_timeout = {STATEMENT_TIMEOUT_MS}")
-            cursor.execute(RECORDER_TABLE_EXISTS[connection.vendor], [_recorder_table(connection)])
             applied = []
-            if cursor.fetchone()[0]:
+            if table_exists(connection, "django_migrations"):
                 cursor.execute("SELECT app, name FROM django_migrations")
                 applied = cursor.fetchall()
             readings["pending"] = pending_by_stage(applied)
@@ -174,6 +173,3 @@ class DatabaseCollector:
         yield gauge("ecomind_signin_lockouts_recent", f"Staff sign-in lockouts begun (auth.lockout) in the last {window} minutes.",
                     readings["signins"].get(LOCKOUT, 0))
 
-
-def _recorder_table(connection):
-    return connection.ops.quote_name("django_migrations") if connection.vendor == "postgresql" else "django_migrations"

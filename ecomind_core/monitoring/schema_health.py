@@ -3,9 +3,10 @@
 * the newest recorded ``verify_schema`` verdict and its findings in plain
   words (verdicts.py);
 * the applied migrations with when and who: when from ``django_migrations``,
-  who from the audit rows of the runs that changed the schema (``baseline``
-  records its operator in ``details["by"]``; ``migrate`` and ``rollback``
-  rows are read the same way when they hold one), else "not recorded";
+  who from the audit rows of the runs that changed the schema
+  (ecomind_core/audit/schema_changes.py: ``migrate`` writes one per
+  migration with its ``actor``; ``baseline`` one per run listing
+  ``migrations_recorded``), else "not recorded";
 * the migrations on disk not applied yet, by release stage;
 * the verdict history of the last :data:`HISTORY_DAYS` days, a day per slot.
 
@@ -21,9 +22,10 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
 from ecomind_core.admin.charts import daily_bar_chart
-from ecomind_core.audit.records import BASELINE, BASELINE_UNDO
+from ecomind_core.audit.records import BASELINE
+from ecomind_core.audit.schema_changes import MIGRATE
 from ecomind_core.catalog.findings import ERROR
-from ecomind_core.migration_safety.graph import RECORDER_TABLE_EXISTS
+from ecomind_core.db.tables import table_exists
 from ecomind_core.models import AuditLog
 
 from .collector import pending_by_stage
@@ -32,12 +34,8 @@ from .verdicts import DRIFT, latest_schema_verdict, schema_verdict_history
 HISTORY_DAYS = 30
 APPLIED_SHOWN = 50
 SCHEMA_CHANGES_READ = 200
-#: Audit actions of runs that change the schema, whoever writes them.
-SCHEMA_CHANGE_ACTIONS = (BASELINE, BASELINE_UNDO, "schema.migrate", "schema.rollback")
-#: Keys of such a row's ``details`` that may list the migrations it applied or recorded.
-MIGRATION_LIST_KEYS = ("migrations_recorded", "migrations_applied", "applied", "migrations")
-#: Keys that may say who ran it (the first present wins).
-WHO_KEYS = ("by", "who", "operator", "staff")
+#: Audit actions of runs that put a migration in place: migrate applying it, baseline recording it.
+SCHEMA_CHANGE_ACTIONS = (MIGRATE, BASELINE)
 
 #: How each kind's state reads in a sentence: "<Object kind> <object> <state>."
 STATES = {
@@ -84,24 +82,19 @@ class AppliedMigration:
 
 
 def _who(details):
-    for key in WHO_KEYS:
-        value = details.get(key)
-        if isinstance(value, dict):
-            value = value.get("username") or value.get("user") or value.get("name")
-        if value:
-            return str(value)
-    return None
+    """``user@host (job)`` from a row's ``actor``; ``by`` in baselines recorded before actors were."""
+    actor = details.get("actor")
+    if isinstance(actor, dict) and actor.get("os_user"):
+        job = f" ({actor['job_id']})" if actor.get("job_id") else ""
+        return f"{actor['os_user']}@{actor.get('host')}{job}"
+    return details.get("by")
 
 
 def _listed_migrations(details):
-    for key in MIGRATION_LIST_KEYS:
-        items = details.get(key)
-        if isinstance(items, list):
-            for item in items:
-                if isinstance(item, str):
-                    yield item
-                elif isinstance(item, dict) and item.get("app") and item.get("name"):
-                    yield f"{item['app']}.{item['name']}"
+    """The migrations a row put in place: migrate's one (applied or faked), or a baseline's list."""
+    if details.get("outcome") in ("applied", "faked") and isinstance(details.get("migration"), str):
+        yield details["migration"]
+    yield from (name for name in details.get("migrations_recorded") or () if isinstance(name, str))
 
 
 def who_applied(using=DEFAULT_DB_ALIAS):
@@ -120,11 +113,9 @@ def who_applied(using=DEFAULT_DB_ALIAS):
 def applied_migrations(using=DEFAULT_DB_ALIAS):
     """The newest :data:`APPLIED_SHOWN` applied migrations, newest first, and every applied ``(app, name)``."""
     connection = connections[using]
+    if not table_exists(connection, "django_migrations"):
+        return [], []
     with connection.cursor() as cursor:
-        table = connection.ops.quote_name("django_migrations") if connection.vendor == "postgresql" else "django_migrations"
-        cursor.execute(RECORDER_TABLE_EXISTS[connection.vendor], [table])
-        if not cursor.fetchone()[0]:
-            return [], []
         cursor.execute("SELECT app, name, applied FROM django_migrations ORDER BY applied DESC, id DESC")
         rows = cursor.fetchall()
     who = who_applied(using)
