@@ -62,7 +62,9 @@ class Harmful:
 
 
 HARMFUL = {
-    "default_transaction_read_only": Harmful(_off, "off", "every transaction is read-only: every write fails"),
+    "default_transaction_read_only": Harmful(
+        _off, "off", "every transaction is read-only: every write fails; run the RESET in a session that first says "
+                     "SET default_transaction_read_only = off"),
     "transaction_read_only": Harmful(_off, "off", "every transaction is read-only: every write fails"),
     "session_replication_role": Harmful(
         lambda v: v.strip().lower() == "origin", "origin",
@@ -113,7 +115,7 @@ class Verdict:
 def _reset(setting):
     where = setting.source
     if where == "this session":
-        return f"this session sets it (PGOPTIONS or the connection's options): unset it"
+        return "unset it where this session gets it (PGOPTIONS, the connection's options)"
     if where.startswith("database "):
         return f"ALTER DATABASE {where.split(' ', 1)[1]} RESET {setting.name}"
     if " in database " in where:
@@ -131,15 +133,15 @@ def verdict(setting):
     if harmful is not None:
         if harmful.fine(setting.value):
             return None
-        return Verdict(harmful.kind, harmful.expected, f"{harmful.why}: {_reset(setting)}")
+        return Verdict(harmful.kind, harmful.expected, f"{_reset(setting)} ({harmful.why})")
     if setting.source == "this session":
         return None  # only the settings above are read for this session
     if name in RISKY:
         if name == "synchronous_commit" and setting.value.strip().lower() not in {"off", "local"}:
             return None
-        return Verdict("setting_risky", "not set", f"{RISKY[name]}; {_reset(setting)} if that is not meant")
+        return Verdict("setting_risky", "not set", f"{_reset(setting)} if that is not meant ({RISKY[name]})")
     if name in {n.lower() for n in ALLOWED_SETTINGS}:
         return None
     return Verdict("setting_unknown", "not set",
-                   f"this release does not know whether it changes what statements do: check, then {_reset(setting)} "
-                   "or add it to allowed.ALLOWED_SETTINGS with the reason (docs/verify_schema.md)")
+                   f"{_reset(setting)}, or add it to allowed.ALLOWED_SETTINGS with the reason it changes no read or "
+                   "write (this release does not know what it does; docs/verify_schema.md)")

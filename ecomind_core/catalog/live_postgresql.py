@@ -34,7 +34,7 @@ def _raw(*tables):
 
 
 def skip_params():
-    """The query parameters naming, per kind and catalog table, the columns not taken raw."""
+    """The query parameters naming, per kind and catalog table, the columns not taken raw (``RAW``)."""
     params = {
         "skip_table": skipped(Table, "pg_class"),
         "skip_column": skipped(Column, "pg_attribute"),

@@ -89,6 +89,8 @@ class CatalogObject:
     READS: ClassVar[dict] = {}
     #: The ``postgres_defaults`` kind its other catalog columns are compared against (None: not compared raw).
     GENERIC: ClassVar[str | None] = None
+    #: The catalog tables whose other columns (``to_jsonb(row)`` minus allowed and ``READS``) are compared raw.
+    RAW: ClassVar[tuple] = ()
 
     #: ``{catalog column: Default}`` (expected) or ``{catalog column: value}`` (live); None: not known (SQLite).
     #: Every dataclass below ends with this field.
@@ -236,7 +238,7 @@ class Column(CatalogObject):
         },
         "pg_attrdef": {"adrelid": MATCH, "adnum": MATCH, "adbin": "default"},
     }
-    GENERIC = "column"
+    GENERIC, RAW = "column", ("pg_attribute", "pg_attrdef")
 
     def label(self, table):
         return f"{table}.{self.name}"
@@ -271,7 +273,7 @@ class PrimaryKey(CatalogObject):
         },
         "pg_class": {**_INDEX_CLASS, "relname": _CONSTRAINT_INDEX, "relam": _CONSTRAINT_INDEX},
     }
-    GENERIC = "primary_key"
+    GENERIC, RAW = "primary_key", ("pg_constraint", "pg_index", "pg_class")
 
     def match_keys(self):
         return ("primary key",)  # a table has one: a renamed key is a changed key
@@ -322,7 +324,7 @@ class ForeignKey(CatalogObject):
         # Its internal triggers (on both tables) enforce it.
         "pg_trigger": {"tgconstraint": MATCH, "tgenabled": "enforced"},
     }
-    GENERIC = "foreign_key"
+    GENERIC, RAW = "foreign_key", ("pg_constraint",)
 
     @property
     def references(self):
@@ -354,7 +356,7 @@ class Unique(CatalogObject):
         "pg_index": {**PrimaryKey.READS["pg_index"], "indnullsnotdistinct": "nulls_distinct"},
         "pg_class": PrimaryKey.READS["pg_class"],
     }
-    GENERIC = "unique"
+    GENERIC, RAW = "unique", ("pg_constraint", "pg_index", "pg_class")
 
     def match_keys(self):
         # Django leaves the name of a field's unique=True to the path that
@@ -387,7 +389,7 @@ class Check(CatalogObject):
             "conkey": Follows("the columns its condition names (the condition is compared)"),
         },
     }
-    GENERIC = "check"
+    GENERIC, RAW = "check", ("pg_constraint",)
 
     def describe(self):
         return self.definition
@@ -440,7 +442,7 @@ class Index(CatalogObject):
         },
         "pg_class": {**_INDEX_CLASS, "relname": MATCH, "relam": "method"},
     }
-    GENERIC = "index"
+    GENERIC, RAW = "index", ("pg_index", "pg_class")
 
     def describe(self):
         return f"({show(self.keys)})" if self.keys else self.name
@@ -471,7 +473,7 @@ class Trigger(CatalogObject):
             "tgqual": "condition", "tgfoid": "function",
         },
     }
-    GENERIC = "trigger"
+    GENERIC, RAW = "trigger", ("pg_trigger",)
 
     def describe(self):
         return f"{self.fires} FOR EACH {self.level}"
@@ -575,7 +577,7 @@ class Function(CatalogObject):
     READS = {
         "pg_proc": {"proname": MATCH, "pronamespace": MATCH, "prosrc": "body", "prolang": "language"},
     }
-    GENERIC = "function"
+    GENERIC, RAW = "function", ("pg_proc",)
 
     def describe(self):
         return f"{self.name}()"
@@ -670,7 +672,7 @@ class Table(CatalogObject):
             "partclass": "partitioning", "partcollation": "partitioning", "partexprs": "partitioning",
         },
     }
-    GENERIC = "table"
+    GENERIC, RAW = "table", ("pg_class",)
     #: The collections of objects a table holds, in report order.
     PARTS = ("columns", "primary_key", "foreign_keys", "uniques", "checks", "exclusions", "indexes", "triggers",
              "rules", "policies", "publications")

@@ -34,12 +34,14 @@ class Default:
         return value == self.value or value in self.also
 
     def show(self, value):
-        if value in self.words:
+        if isinstance(value, str) and value in self.words:
             return f"{value} ({self.words[value]})"
         if value is None or value == [] or value == "":
             return "none"
         if isinstance(value, bool):
             return "true" if value else "false"
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value)
         return str(value)
 
     @property

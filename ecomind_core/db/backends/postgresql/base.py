@@ -54,5 +54,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         super().init_connection_state()
         with self.connection.cursor() as cursor:
             cursor.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema_name)))
+            # psycopg reads dates and timestamps sent as text in ISO style only: a database or
+            # role DateStyle of, say, German would make every read of one fail (verify_schema
+            # reports such a setting: the worker's sessions keep it).
+            cursor.execute("SET DateStyle TO ISO")
         if not self.get_autocommit():
             self.connection.commit()
