@@ -27,6 +27,7 @@ import pytest
 
 from tests import dbtools
 from tests.drift_harness import Drift, Runner, check
+from tests.legacy_shapes import build_legacy_with_apps
 
 WORKERS = 4
 TRIGGER = "pgtrigger_append_only_86623"
@@ -447,23 +448,6 @@ def legacy_template():
     dbtools.run_sql_file(name, dbtools.FIXTURES / "legacy_data.sql")
     yield name
     dbtools.drop_database(name)
-
-
-MIGRATE_OTHER_APPS = """
-from django.core.management import call_command
-from django.db.migrations.loader import MigrationLoader
-for app in sorted(MigrationLoader(None).migrated_apps - {"ecomind_core"}):
-    call_command("migrate", app, "--no-input", verbosity=0)
-"""
-
-
-def build_legacy_with_apps(name):
-    """A legacy database on which Django's, axes' and otp's migrations ran before (a ``migrate`` from before
-    the guard built their tables, recorded them, then failed on EcoMind's first migration)."""
-    result = dbtools.manage("shell", "--no-imports", "-c", MIGRATE_OTHER_APPS, database=name)
-    assert result.returncode == 0, result.stderr
-    dbtools.run_sql_file(name, dbtools.LEGACY_001)
-    dbtools.run_sql_file(name, dbtools.FIXTURES / "legacy_data.sql")
 
 
 @pytest.fixture(scope="module")

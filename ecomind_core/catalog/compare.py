@@ -108,6 +108,7 @@ class _Comparison:
     def report_unknown_columns(self):
         """One error per catalog column this release neither compares nor allows (a newer PostgreSQL's)."""
         for column, seen in sorted(self.unknown.items()):
+            seen = sorted(seen, key=lambda entry: entry[0])
             shown = "; ".join(f"{obj}: {show(value)}" for obj, value, _ in seen[:3])
             more = f" (and {len(seen) - 3} more)" if len(seen) > 3 else ""
             self.add("catalog_column_unknown", column, "a column this release compares or allows",

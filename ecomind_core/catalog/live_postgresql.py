@@ -59,51 +59,53 @@ def _by_contype(prefix):
 _KEY_NAMES = """ARRAY(SELECT a.attname FROM generate_series(0, {x}.indnkeyatts - 1) g
              JOIN pg_attribute a ON a.attrelid = {x}.indrelid AND a.attnum = {x}.indkey[g] ORDER BY g)"""
 
-# Every table of the schema by name (for the report), and the properties of the expected ones.
+# Every table of the schema by name (for the report; the plainest scan, as a shared
+# database may hold thousands), then the properties of the expected ones, found by name.
 TABLES_SQL = f"""
-SELECT c.relname, c.relname = ANY(%(tables)s), c.relpersistence, c.relrowsecurity, c.relforcerowsecurity,
-       pg_get_userbyid(c.relowner),
-       CASE WHEN c.relkind = 'p' AND c.relname = ANY(%(tables)s) THEN pg_get_partkeydef(c.oid) ELSE '' END,
-       CASE WHEN c.relname = ANY(%(tables)s) THEN ARRAY(
-           SELECT p.relname || CASE WHEN i.inhdetachpending THEN ' (detach pending)' ELSE '' END
-           FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE i.inhrelid = c.oid ORDER BY 1)
-       END,
-       CASE WHEN c.relname = ANY(%(tables)s) THEN ARRAY(
-           SELECT ch.relname FROM pg_inherits i JOIN pg_class ch ON ch.oid = i.inhrelid WHERE i.inhparent = c.oid ORDER BY 1)
-       END,
-       c.relkind,
-       CASE WHEN c.relname = ANY(%(tables)s) THEN (SELECT amname FROM pg_am WHERE oid = c.relam) END,
-       CASE WHEN c.relname = ANY(%(tables)s) THEN {_raw(("c", "skip_table"))} END,
-       -- What a publication must send for UPDATE and DELETE to be allowed (none: they fail).
-       CASE WHEN c.relname = ANY(%(tables)s) THEN CASE c.relreplident
-           WHEN 'd' THEN (SELECT {_KEY_NAMES.format(x="x")} FROM pg_index x WHERE x.indrelid = c.oid AND x.indisprimary)
-           WHEN 'i' THEN (SELECT {_KEY_NAMES.format(x="x")} FROM pg_index x WHERE x.indrelid = c.oid AND x.indisreplident)
-           WHEN 'f' THEN ARRAY(SELECT attname FROM pg_attribute WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped)
-       END END,
-       CASE WHEN c.relname = ANY(%(tables)s) THEN ARRAY(
-           SELECT jsonb_build_object(
-               'name', p.pubname, 'scope', s.scope, 'row_filter', s.row_filter, 'columns', s.columns,
-               'actions', ARRAY_REMOVE(ARRAY[CASE WHEN p.pubinsert THEN 'insert' END, CASE WHEN p.pubupdate THEN 'update' END,
-                                             CASE WHEN p.pubdelete THEN 'delete' END, CASE WHEN p.pubtruncate THEN 'truncate' END],
-                                       NULL))
-           FROM pg_publication p
-           CROSS JOIN LATERAL (
-               SELECT 'FOR TABLE' AS scope, pg_get_expr(r.prqual, r.prrelid) AS row_filter,
-                      ARRAY(SELECT a.attname FROM unnest(r.prattrs::int2[]) WITH ORDINALITY u(attnum, ord)
-                            JOIN pg_attribute a ON a.attrelid = r.prrelid AND a.attnum = u.attnum ORDER BY u.ord) AS columns
-               FROM pg_publication_rel r WHERE r.prrelid = c.oid AND r.prpubid = p.oid
-               UNION ALL
-               SELECT 'FOR TABLES IN SCHEMA ' || n.nspname, NULL, NULL
-               FROM pg_publication_namespace pn WHERE pn.pnpubid = p.oid AND pn.pnnspid = c.relnamespace
-               UNION ALL
-               SELECT 'FOR ALL TABLES', NULL, NULL WHERE p.puballtables
-           ) s
-           ORDER BY p.pubname, s.scope)
-       END
+SELECT c.relname, NULL
+FROM pg_class c
+WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = %(schema)s) AND c.relkind IN ('r', 'p')
+UNION ALL
+SELECT c.relname, jsonb_build_object(
+    'persistence', c.relpersistence, 'row_security', c.relrowsecurity, 'forced_row_security', c.relforcerowsecurity,
+    'owner', pg_get_userbyid(c.relowner), 'kind', c.relkind,
+    'partitioning', CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) ELSE '' END,
+    'parents', ARRAY(
+        SELECT p.relname || CASE WHEN i.inhdetachpending THEN ' (detach pending)' ELSE '' END
+        FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhparent WHERE i.inhrelid = c.oid ORDER BY 1),
+    'children', ARRAY(
+        SELECT ch.relname FROM pg_inherits i JOIN pg_class ch ON ch.oid = i.inhrelid WHERE i.inhparent = c.oid ORDER BY 1),
+    'access_method', (SELECT amname FROM pg_am WHERE oid = c.relam),
+    'raw', {_raw(("c", "skip_table"))},
+    -- What a publication must send for UPDATE and DELETE to be allowed (none: they fail).
+    'replica_identity', CASE c.relreplident
+        WHEN 'd' THEN (SELECT {_KEY_NAMES.format(x="x")} FROM pg_index x WHERE x.indrelid = c.oid AND x.indisprimary)
+        WHEN 'i' THEN (SELECT {_KEY_NAMES.format(x="x")} FROM pg_index x WHERE x.indrelid = c.oid AND x.indisreplident)
+        WHEN 'f' THEN ARRAY(SELECT attname FROM pg_attribute WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped)
+    END,
+    'publications', ARRAY(
+        SELECT jsonb_build_object(
+            'name', p.pubname, 'scope', s.scope, 'row_filter', s.row_filter, 'columns', s.columns,
+            'actions', ARRAY_REMOVE(ARRAY[CASE WHEN p.pubinsert THEN 'insert' END, CASE WHEN p.pubupdate THEN 'update' END,
+                                          CASE WHEN p.pubdelete THEN 'delete' END, CASE WHEN p.pubtruncate THEN 'truncate' END],
+                                    NULL))
+        FROM pg_publication p
+        CROSS JOIN LATERAL (
+            SELECT 'FOR TABLE' AS scope, pg_get_expr(r.prqual, r.prrelid) AS row_filter,
+                   ARRAY(SELECT a.attname FROM unnest(r.prattrs::int2[]) WITH ORDINALITY u(attnum, ord)
+                         JOIN pg_attribute a ON a.attrelid = r.prrelid AND a.attnum = u.attnum ORDER BY u.ord) AS columns
+            FROM pg_publication_rel r WHERE r.prrelid = c.oid AND r.prpubid = p.oid
+            UNION ALL
+            SELECT 'FOR TABLES IN SCHEMA ' || n.nspname, NULL, NULL
+            FROM pg_publication_namespace pn WHERE pn.pnpubid = p.oid AND pn.pnnspid = c.relnamespace
+            UNION ALL
+            SELECT 'FOR ALL TABLES', NULL, NULL WHERE p.puballtables
+        ) s
+        ORDER BY p.pubname, s.scope)
+)
 FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = %(schema)s AND c.relkind IN ('r', 'p')
-ORDER BY c.relname
+WHERE n.nspname = %(schema)s AND c.relname = ANY(%(tables)s) AND c.relkind IN ('r', 'p')
 """
 
 _EXPECTED_TABLES = """
@@ -320,23 +322,23 @@ def read(connection, tables, functions=()):
 
 
 def _read_tables(catalog, rows):
-    """The expected tables (and the others' names); returns each table's publications and replica identity."""
-    publications = {}
-    children_of_ours = set()
-    for (name, expected, persistence, rls, forced, owner, partitioning, parents, children, kind, access_method, raw,
-         identity, published) in rows:
-        if not expected:
-            catalog.other_tables.append(name)
+    """The expected tables (and the others' names); returns each table's replica identity and publications."""
+    publications, names = {}, []
+    for name, details in rows:
+        if details is None:
+            names.append(name)
             continue
+        found = _json(details)
         catalog.tables[name] = Table(
-            name, persistence="unlogged" if persistence == "u" else "permanent", partitioning=partitioning or "",
-            parents=tuple(parents), children=tuple(children), row_security=rls, forced_row_security=forced, owner=owner,
-            kind=kind, access_method=access_method, catalog=_prefixed(pg_class=raw),
+            name, persistence="unlogged" if found["persistence"] == "u" else "permanent",
+            partitioning=found["partitioning"] or "", parents=tuple(found["parents"]), children=tuple(found["children"]),
+            row_security=found["row_security"], forced_row_security=found["forced_row_security"], owner=found["owner"],
+            kind=found["kind"], access_method=found["access_method"], catalog=_prefixed(pg_class=found["raw"]),
         )
-        children_of_ours.update(children)
-        publications[name] = (tuple(identity or ()), published)
+        publications[name] = (tuple(found["replica_identity"] or ()), found["publications"])
     # A table's partitions and children are reported through it (``children``), not as tables nobody owns.
-    catalog.other_tables = [name for name in catalog.other_tables if name not in children_of_ours]
+    children = {child for table in catalog.tables.values() for child in table.children}
+    catalog.other_tables = sorted(set(names) - set(catalog.tables) - children)
     return publications
 
 
