@@ -231,7 +231,7 @@ WHERE n.nspname || '.' || p.proname = ANY(%(functions)s) AND p.pronargs <= 1
 """
 
 # Where settings are made for sessions of this database: ALTER DATABASE ... SET,
-# ALTER ROLE ... [IN DATABASE ...] SET (any role: the worker's too), and this session.
+# ALTER ROLE ... [IN DATABASE ...] SET (any login role: the worker's too), and this session.
 SETTINGS_SQL = """
 SELECT 'this session', name, setting FROM pg_settings WHERE name = ANY(%(session_settings)s)
 UNION ALL
@@ -246,6 +246,8 @@ FROM pg_db_role_setting s
 LEFT JOIN pg_roles r ON r.oid = s.setrole
 CROSS JOIN LATERAL unnest(s.setconfig) cfg
 WHERE s.setdatabase IN (0, (SELECT oid FROM pg_database WHERE datname = current_database()))
+  -- A role's settings apply to sessions that log in as it (not to members of it).
+  AND (s.setrole = 0 OR r.rolcanlogin)
 ORDER BY 1, 2
 """
 
