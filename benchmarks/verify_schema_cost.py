@@ -136,7 +136,7 @@ def main():
     print(f"verify_schema, {args.repeat} runs each, in turns (catalog.verify in one process)")
     print("| database | best | median | text report lines | findings |")
     print("|---|---|---|---|---|")
-    for label, (best, median, lines, findings) in ((f"EcoMind's tables only", few),
+    for label, (best, median, lines, findings) in (("EcoMind's tables only", few),
                                                     (f"beside {args.unrelated:,} unrelated tables", many)):
         print(f"| {label} | {best * 1000:.1f} ms | {median * 1000:.1f} ms | {lines} | {findings} |")
     print(f"ratio: best {many[0] / few[0]:.2f}x, median {many[1] / few[1]:.2f}x (goal: at most 1.15x)")

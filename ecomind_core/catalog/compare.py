@@ -60,6 +60,8 @@ class _Comparison:
 
     # -- generic ---------------------------------------------------------------
     def compare_object(self, want, have, table):
+        # The live object's name where the models leave it to the database (a field's unique=True).
+        name = want.name or getattr(have, "name", None)
         for row, expected, actual in want.differences(have):
             kind = row.finding or want.CHANGED
             # Say which attribute, unless the finding kind is about this one attribute only.
@@ -68,9 +70,9 @@ class _Comparison:
                 row.show(expected), row.show(actual))
             hint = self.special_hint(row, expected, actual)
             if hint is None and row.hint:
-                hint = row.hint.format(table=table, name=want.name)
+                hint = row.hint.format(table=table, name=name)
             self.add(kind, want.label(table), *detail, table, hint=hint, catalog_column=", ".join(row.columns) or None,
-                     name=want.name)
+                     name=name)
         for column, value in want.unknown_columns(have).items():
             self.unknown.setdefault(column, []).append((want.label(table), value, table))
 

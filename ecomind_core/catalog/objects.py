@@ -643,7 +643,9 @@ class Table(CatalogObject):
     forced_row_security: bool | None = False
     #: The owning role (compared between the owned tables only: a warning).
     owner: str | None = None
-    #: pg_class.relkind: "r" an ordinary table, "p" a partitioned one (None: not known).
+    #: pg_class.relkind: "r" an ordinary table, "p" a partitioned one (None: not known). A model built
+    #: partitioned sets "p" and ``partitioning``; its partitions are reported through ``children``
+    #: (never as tables nobody owns: live_postgresql), and its indexes' relkind is "I".
     kind: str | None = "r"
     #: The table access method (None: not known).
     access_method: str | None = "heap"
