@@ -1,6 +1,6 @@
 """verify_schema beside 0 and beside 1,000 unrelated tables, in one run.
 
-    .venv/bin/python benchmarks/verify_schema_cost.py [--unrelated 1000] [--repeat 25]
+    .venv/bin/python benchmarks/verify_schema_cost.py [--unrelated 1000] [--repeat 60]
 
 Makes two scratch databases on ECOMIND_BENCH_PG (default
 postgres://postgres@127.0.0.1:5432), both migrated; into the second it adds
@@ -102,7 +102,7 @@ def time_verify(aliases, repeat):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--unrelated", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=25)
+    parser.add_argument("--repeat", type=int, default=60)
     args = parser.parse_args()
 
     stem = f"bench_verify_{uuid.uuid4().hex[:8]}"
