@@ -315,10 +315,10 @@ ALTERATIONS = {
         PUBLISH + "FOR TABLES IN SCHEMA public; ALTER TABLE audit_logs REPLICA IDENTITY NOTHING",
         "publication_blocks_writes", "cdc (audit_logs)"),
     "published for change data capture": Drift(
-        PUBLISH + "FOR TABLE events_enriched, daily_org_agg", "table_published", "cdc (events_enriched)", "warning"),
+        PUBLISH + "FOR TABLE events_enriched, daily_org_agg", "publication_unexpected", "cdc (events_enriched)", "warning"),
     "published inserts only, with a row filter": Drift(
         PUBLISH + "FOR TABLE daily_org_agg WHERE (kwh > 0) WITH (publish = 'insert')",
-        "table_published", "cdc (daily_org_agg)", "warning"),
+        "publication_unexpected", "cdc (daily_org_agg)", "warning"),
     # -- database and role settings that change every transaction ------------------------------------------------------
     "every transaction read-only (database)": Drift(
         ON_THIS_DATABASE.format("ALTER DATABASE %I SET default_transaction_read_only = on"), "setting_harmful"),
@@ -339,7 +339,7 @@ ALTERATIONS = {
     "statement timeout for the database": Drift(
         ON_THIS_DATABASE.format("ALTER DATABASE %I SET statement_timeout = ''5s''"), "setting_risky", None, "warning"),
     "a setting nobody has reviewed": Drift(
-        ON_THIS_DATABASE.format("ALTER DATABASE %I SET IntervalStyle = ''sql_standard''"), "setting_unknown", None,
+        ON_THIS_DATABASE.format("ALTER DATABASE %I SET IntervalStyle = ''sql_standard''"), "setting_unreviewed", None,
         "warning"),
     # -- Django's, django-axes' and django-otp's tables: staff sign-in rests on them --------------------------------------
     "auth_user: usernames no longer unique": app_table(

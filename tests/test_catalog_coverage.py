@@ -78,7 +78,7 @@ def test_every_followed_column_is_compared_elsewhere():
 def test_raw_columns_are_exactly_the_rest(server_columns, kind):
     """What a kind takes raw (to_jsonb minus the rest) is exactly what postgres_defaults gives a value for.
 
-    Anything more would reach verify_schema as ``catalog_column_unknown``.
+    Anything more would reach verify_schema as ``catalog_column_unreviewed``.
     """
     for table in kind.RAW:
         rest = server_columns[table] - set(catalog_columns.skipped(kind, table))

@@ -1,7 +1,7 @@
 """The rules behind the catalog proof that are not one alteration each.
 
 * A catalog column the server has and this release neither compares nor
-  allows is an error at run time (``catalog_column_unknown``), not ignored:
+  allows is an error at run time (``catalog_column_unreviewed``), not ignored:
   shown by taking one known column out of ``postgres_defaults`` in a real
   ``verify_schema`` process, which is what a newer PostgreSQL's extra column
   looks like to it.
@@ -34,7 +34,7 @@ def test_a_catalog_column_nobody_decided_on_is_an_error(migrated_db):
     assert set(findings) == {"pg_class.relispopulated", "pg_index.indislive"}
     table = findings["pg_class.relispopulated"]
     assert (table["kind"], table["severity"], table["catalog_column"]) == (
-        "catalog_column_unknown", "error", "pg_class.relispopulated")
+        "catalog_column_unreviewed", "error", "pg_class.relispopulated")
     assert table["actual"].startswith("audit_logs: yes; ") and "more)" in table["actual"]  # one finding per column, not per table
     assert "allowed.py" in table["hint"]
 
@@ -67,8 +67,8 @@ def setting(name, value, source="database ecomind"):
     ("work_mem", "64MB", None),
     ("application_name", "worker", None),
     ("search_path", "other, public", None),  # compared as table_shadowed
-    ("IntervalStyle", "sql_standard", "setting_unknown"),
-    ("custom.flag", "1", "setting_unknown"),
+    ("IntervalStyle", "sql_standard", "setting_unreviewed"),
+    ("custom.flag", "1", "setting_unreviewed"),
 ])
 def test_settings_verdicts(name, value, kind):
     found = verdict(setting(name, value))

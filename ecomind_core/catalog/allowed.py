@@ -6,7 +6,7 @@ either compared (``objects.py`` says how, ``postgres_defaults.py`` gives the
 expected value of those the models do not describe) or listed here with the
 reason it cannot change what a read or a write returns. A column on neither
 list fails ``tests/test_catalog_coverage.py`` and, on a server that has one,
-is an error (``catalog_column_unknown``): a PostgreSQL upgrade that adds a
+is an error (``catalog_column_unreviewed``): a PostgreSQL upgrade that adds a
 catalog column is decided on, not ignored.
 
 Adding an entry needs a reason a reviewer can check: "it changes how fast

@@ -7,7 +7,7 @@ reason). ``tests/test_catalog_coverage.py`` reads the column lists from the
 running server and fails on a column that is neither; the live reader takes
 the raw ones as ``to_jsonb(row) - skipped(...)``, so a column the server has
 and this release does not know reaches the comparison too
-(``catalog_column_unknown``).
+(``catalog_column_unreviewed``).
 """
 
 from .allowed import ALLOWED

@@ -113,7 +113,7 @@ class _Comparison:
             seen = sorted(seen, key=lambda entry: entry[0])
             shown = "; ".join(f"{obj}: {show(value)}" for obj, value, _ in seen[:3])
             more = f" (and {len(seen) - 3} more)" if len(seen) > 3 else ""
-            self.add("catalog_column_unknown", column, "a column this release compares or allows",
+            self.add("catalog_column_unreviewed", column, "a column this release compares or allows",
                      f"{shown}{more}", None, catalog_column=column)
 
     # -- across tables ---------------------------------------------------------

@@ -12,7 +12,7 @@ but the worker's plain SQL sessions take them as they are. So:
 * **risky** (warnings): settings that can cancel a long statement or lose the
   last commits in a crash, but change no result of one that succeeds.
 * **harmless**: ``allowed.ALLOWED_SETTINGS`` (how fast, what is logged).
-* anything else: a warning (``setting_unknown``), until someone decides.
+* anything else: a warning (``setting_unreviewed``), until someone decides.
 
 ``search_path`` is compared on its own (``table_shadowed``).
 """
@@ -142,6 +142,6 @@ def verdict(setting):
         return Verdict("setting_risky", "not set", f"{_reset(setting)} if that is not meant ({RISKY[name]})")
     if name in {n.lower() for n in ALLOWED_SETTINGS}:
         return None
-    return Verdict("setting_unknown", "not set",
+    return Verdict("setting_unreviewed", "not set",
                    f"{_reset(setting)}, or add it to allowed.ALLOWED_SETTINGS with the reason it changes no read or "
                    "write (this release does not know what it does; docs/verify_schema.md)")

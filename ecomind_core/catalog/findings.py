@@ -68,7 +68,7 @@ KINDS = {kind.name: kind for kind in (
     Kind("table_kind", "recreate {table} as the migrations define it and move its rows back"),
     Kind("table_access_method", "ALTER TABLE {table} SET ACCESS METHOD {expected}"),
     Kind("table_changed", "recreate {table} as the migrations define it"),
-    Kind("table_published", "a publication publishes it; writes still work (its replica identity can be sent): "
+    Kind("publication_unexpected", "a publication publishes it; writes still work (its replica identity can be sent): "
                             "left to the operator", WARNING),
     Kind("publication_blocks_writes", "ALTER PUBLICATION {publication} DROP TABLE {table}, or publish the replica "
                                       "identity's columns (docs/verify_schema.md)"),
@@ -117,9 +117,9 @@ KINDS = {kind.name: kind for kind in (
                                      "where it is set (ALTER DATABASE / ALTER ROLE ... RESET)", ERROR),
     Kind("setting_harmful", "RESET it where it is set (ALTER DATABASE / ALTER ROLE ... RESET)", ERROR),
     Kind("setting_risky", "RESET it where it is set if that is not meant", WARNING),
-    Kind("setting_unknown", "check what it does, then RESET it or add it to the allow-list", WARNING),
+    Kind("setting_unreviewed", "check what it does, then RESET it or add it to the allow-list", WARNING),
     # the catalog itself
-    Kind("catalog_column_unknown", "this PostgreSQL records something this release does not compare: run the release "
+    Kind("catalog_column_unreviewed", "this PostgreSQL records something this release does not compare: run the release "
                                    "that knows it, or decide it (allowed.py or postgres_defaults.py, "
                                    "docs/verify_schema.md)", ERROR),
     # enum types
@@ -130,6 +130,7 @@ KINDS = {kind.name: kind for kind in (
     Kind("migration_unapplied", "run `manage.py migrate`"),
     Kind("migration_post_deploy_pending", "after the rollout, run `manage.py migrate` (the post-deploy step)", WARNING),
     Kind("migration_unknown", "the database is ahead of this code: deploy the release that has this migration"),
+    Kind("migration_beyond_target", "applied, but after the migration asked for (--at): `manage.py rollback --to` it"),
     Kind("migration_state_unreadable", "grant SELECT on django_migrations to this role to check which migrations are applied",
          WARNING),
     Kind("models_unmigrated", "run `manage.py makemigrations` and commit the migration"),

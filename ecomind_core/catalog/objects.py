@@ -538,7 +538,7 @@ class Publication(CatalogObject):
     blocks_writes: str = ""
     catalog: dict | None = _catalog_field()
 
-    UNEXPECTED = "table_published"
+    UNEXPECTED = "publication_unexpected"
     READS = {
         "pg_publication": {
             "pubname": MATCH, "puballtables": "scope", "pubinsert": "actions", "pubupdate": "actions",

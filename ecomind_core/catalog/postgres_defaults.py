@@ -11,7 +11,7 @@ columns with ``to_jsonb(row) - <the others>``): an oid is a string
 (``"0"``: none), an ``int2vector`` a list, a ``"char"`` a one-letter
 string, a ``bytea`` ``"\\x..."``. A live object carrying a column that no
 entry here names is a column this release does not know
-(``catalog_column_unknown``).
+(``catalog_column_unreviewed``).
 """
 
 from dataclasses import dataclass, field

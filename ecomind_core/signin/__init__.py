@@ -6,6 +6,6 @@
 * ``two_factor``: django-otp devices, codes and recovery codes;
 * ``audit``: one audit row per sign-in, failed sign-in, sign-out and lockout.
 
-The login form and the audit log's "Sign-ins" filter are admin pages
-(``ecomind_core/admin/login.py``, ``sign_ins.py``).
+The login form and the audit log's "Sign-ins" filter are in the admin
+(``ecomind_core/admin/login.py``, ``audit_logs.py``).
 """
