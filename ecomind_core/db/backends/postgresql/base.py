@@ -6,6 +6,8 @@ from psycopg import sql
 from psycopg.adapt import AdaptersMap
 from psycopg.types.string import TextLoader
 
+from ecomind_core.db import credentials
+
 from .schema import DatabaseSchemaEditor
 
 
@@ -41,9 +43,35 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 )
 
     def get_connection_params(self):
+        # The credentials as they are now: a rotated password file is read
+        # again for each new connection, not once per process (credentials.py).
+        credentials.refresh(self.settings_dict)
         params = super().get_connection_params()
         params["context"] = _with_json_as_text(params["context"])
         return params
+
+    def get_new_connection(self, conn_params):
+        try:
+            connection = super().get_new_connection(conn_params)
+        except self.Database.OperationalError as exc:
+            retry = self._after_authentication_failure(exc, conn_params)
+            if retry is None:
+                raise
+            # Once: if this fails too, its error is the one to report.
+            connection = super().get_new_connection(retry)
+            conn_params = retry
+        credentials.remember(self.alias, conn_params)
+        return connection
+
+    def _after_authentication_failure(self, exc, tried):
+        """The parameters to try once more after the server refused to sign in, or None."""
+        if not credentials.is_authentication_failure(exc):
+            return None
+        if credentials.refresh(self.settings_dict):  # rotated meanwhile: the database first, the file just now
+            fresh = self.get_connection_params()
+            if credentials.credentials(fresh) != credentials.credentials(tried):
+                return fresh
+        return credentials.last_good(self.alias, tried)  # the file first: the database still has the old password
 
     def init_connection_state(self):
         # Whatever the role's search_path resolves to (a schema named after
