@@ -196,6 +196,8 @@ TRUSTED_PROXIES = ip_networks("TRUSTED_PROXIES")
 ADMIN_REQUIRE_2FA = _bool("ADMIN_REQUIRE_2FA", not DEBUG)
 # A session unused this long is over (the database session store enforces it).
 ADMIN_SESSION_IDLE_MINUTES = positive_int("ADMIN_SESSION_IDLE_MINUTES", 30)
+# How long a two-factor enrolment link works (ecomind_core/signin/enrolment_links.py).
+ADMIN_ENROLMENT_LINK_HOURS = positive_int("ADMIN_ENROLMENT_LINK_HOURS", 24)
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: a locked-out account or address is refused before any password check
