@@ -29,6 +29,8 @@ ACCEPTED_URLS = "postgres://USER:PASSWORD@HOST:5432/NAME or sqlite:////ABSOLUTE/
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 VERIFYING_SSLMODES = ("verify-ca", "verify-full")
 PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----"
+#: How deploy/ marks a value the operator must fill in.
+PLACEHOLDER = "REPLACE"
 
 
 class ConfigError(ImproperlyConfigured):
@@ -228,6 +230,9 @@ def ip_networks(name):
     """``$NAME`` as comma-separated IP addresses or CIDR networks (``10.0.0.0/8``), normalised."""
     networks = []
     for entry in filter(None, (part.strip() for part in os.environ.get(name, "").split(","))):
+        if entry.upper().startswith(PLACEHOLDER):
+            raise ConfigError(f"{name} still holds the deploy file's placeholder: replace it with your load balancers' "
+                              "addresses or network, e.g. 10.0.0.0/16 (docs/admin.md, \"Lockout\").")
         try:
             networks.append(str(ipaddress.ip_network(entry, strict=False)))
         except ValueError:

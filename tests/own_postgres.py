@@ -112,6 +112,16 @@ class OwnPostgres:
         with self.admin() as conn:
             return [row[0] for row in conn.execute("SELECT pid FROM pg_stat_activity WHERE usename = %s", [role])]
 
+    def use_certificate(self, certificate, key):
+        """Serve ``certificate`` from now on (new connections; PostgreSQL reloads TLS files on SIGHUP)."""
+        for source, target in ((certificate, "server.crt"), (key, "server.key")):
+            shutil.copyfile(source, self.directory / target)
+            _give_to_owner(self.directory / target)
+            os.chmod(self.directory / target, 0o600)
+        with self.admin() as conn:
+            conn.execute("SELECT pg_reload_conf()")
+        time.sleep(0.5)  # the postmaster reloads asynchronously
+
     def log(self):
         path = self.directory / "server.log"
         return path.read_text(errors="replace") if path.exists() else ""
@@ -131,10 +141,11 @@ def own_postgres(*, ssl=None):
         settings = [f"port = {server.port}", "listen_addresses = '127.0.0.1'", f"unix_socket_directories = '{directory}'",
                     "password_encryption = 'scram-sha-256'", "fsync = off", "max_connections = 60"]
         if ssl:
-            certificate, key = (shutil.copy(path, directory / Path(path).name) for path in ssl)
-            for path in (certificate, key):
-                _give_to_owner(path)
-                os.chmod(path, 0o600)
+            certificate, key = directory / "server.crt", directory / "server.key"
+            for source, target in zip(ssl, (certificate, key)):
+                shutil.copyfile(source, target)
+                _give_to_owner(target)
+                os.chmod(target, 0o600)
             settings += ["ssl = on", f"ssl_cert_file = '{certificate}'", f"ssl_key_file = '{key}'"]
         with open(server.data / "postgresql.conf", "a") as conf:
             conf.write("\n".join(settings) + "\n")
