@@ -9,17 +9,21 @@ So each new connection reads them again (a few microseconds; with
 applies what changed. Connections already open keep working: PostgreSQL
 checks a password only when a session starts.
 
-After an authentication failure the backend tries once more
+After an authentication failure the backend reads the files again and
+tries once more
 (:meth:`ecomind_core.db.backends.postgresql.base.DatabaseWrapper.get_new_connection`):
 
-* with the files read again, if they changed meanwhile (the database was
+* with the files' credentials, if they changed meanwhile (the database was
   changed first, the file a moment later);
 * otherwise with the credentials that last signed in, if they differ (the
-  file was changed first, and ``ALTER ROLE`` has not run yet).
+  file was changed first, and ``ALTER ROLE`` has not run yet); should those
+  be refused too, ``ALTER ROLE`` ran between the two attempts, and the
+  files' credentials get one last try.
 
 So a single-user rotation done file first, then ``ALTER ROLE``, fails no
-connection at all (docs/deployment/secrets.md). Nothing here ever logs or
-raises a password; a file that cannot be read keeps the values read before.
+connection at all (docs/deployment/secrets.md; tests/test_rotation_under_load.py
+streams requests through it). Nothing here ever logs or raises a password;
+a file that cannot be read keeps the values read before.
 """
 
 import logging

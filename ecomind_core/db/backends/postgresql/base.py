@@ -51,36 +51,28 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return params
 
     def get_new_connection(self, conn_params):
-        try:
-            connection = super().get_new_connection(conn_params)
-        except self.Database.OperationalError as exc:
-            retry = self._after_authentication_failure(exc, conn_params)
-            if retry is None:
-                raise
-            # Once: if this fails too, its error is the one to report.
-            connection = super().get_new_connection(retry)
-            conn_params = retry
+        tried = []
+        while True:
+            try:
+                connection = super().get_new_connection(conn_params)
+                break
+            except self.Database.OperationalError as exc:
+                tried.append(credentials.credentials(conn_params))
+                conn_params = self._after_authentication_failure(exc, conn_params, tried)
+                if conn_params is None:
+                    raise
         credentials.remember(self.alias, conn_params)
         return connection
 
-    def _after_authentication_failure(self, exc, tried):
-        """The parameters to try once more after the server refused to sign in, or None."""
-        if not credentials.is_authentication_failure(exc):
+    def _after_authentication_failure(self, exc, failed, tried):
+        """The parameters to try next after the server refused to sign in, or None (credentials.py)."""
+        if not credentials.is_authentication_failure(exc) or len(tried) > 2:
             return None
-        if credentials.refresh(self.settings_dict):  # rotated meanwhile: the database first, the file just now
-            fresh = self.get_connection_params()
-            if credentials.credentials(fresh) != credentials.credentials(tried):
-                return fresh
-        return credentials.last_good(self.alias, tried)  # the file first: the database still has the old password
-
-    def init_connection_state(self):
-        # Whatever the role's search_path resolves to (a schema named after
-        # the role, say), this project works on its one schema. SET rather
-        # than a startup option, so that the path the role's sessions start
-        # with stays readable (pg_settings.reset_val) for the catalog's
-        # shadowing check.
-        super().init_connection_state()
-        with self.connection.cursor() as cursor:
-            cursor.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema_name)))
-        if not self.get_autocommit():
-            self.connection.commit()
+        credentials.refresh(self.settings_dict)  # rotated meanwhile? the files once more
+        fresh = self.get_connection_params()
+        if credentials.credentials(fresh) not in tried:
+            return fresh  # the database was changed first, the file just now
+        if len(tried) == 1:
+            return credentials.last_good(self.alias, failed)  # the file first: the database still has the old password
+        # Both refused: ALTER ROLE ran between the two attempts. The files' once more.
+        return fresh if tried[-1] != credentials.credentials(fresh) else None
