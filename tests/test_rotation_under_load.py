@@ -27,13 +27,9 @@ within its 2 s deadline; once the file has the password, 200 again, with no
 restart.
 """
 
-import http.client
 import os
-import re
 import threading
 import time
-from http.cookies import SimpleCookie
-from urllib.parse import urlencode
 
 import psycopg
 import pytest
@@ -41,12 +37,12 @@ import pytest
 from ecomind_core.probes.readiness import FRESH_CONNECTION_EVERY
 from tests.dbtools import manage
 from tests.own_postgres import TestCA, own_postgres, wait_for
-from tests.production_server import PUBLIC_HOST, production_env, production_server
+from tests.behind_the_balancer import Browser, create_staff
+from tests.production_server import production_env, production_server
 
 pytestmark = pytest.mark.slow
 
 OLD, NEW, UNTOLD = "R0tation-old-Passw0rd", "R0tation-new-Passw0rd", "R0tation-untold-Passw0rd"
-STAFF, STAFF_PASSWORD = "ops", "Ops-staff-Passphrase-2026"
 CLIENTS = 3
 
 
@@ -69,40 +65,9 @@ def database(tmp_path):
                "DATABASE_PASSWORD_FILE": str(password_file)}
         migrated = manage("migrate", "--no-input", "-v0", env=env)
         assert migrated.returncode == 0, migrated.stderr
-        created = manage("createsuperuser", "--no-input", "--username", STAFF, "--email", "ops@example.com",
-                         env={**env, "DJANGO_SUPERUSER_PASSWORD": STAFF_PASSWORD})
+        created = create_staff(env)
         assert created.returncode == 0, created.stderr
         yield server, env, password_file
-
-
-class Browser:
-    """An HTTPS client as the load balancer forwards it: the public Host, X-Forwarded-Proto, its cookies."""
-
-    def __init__(self, port):
-        self.port, self.cookies = port, {}
-
-    def request(self, method, path, body=None, timeout=10):
-        headers = {"Host": PUBLIC_HOST, "X-Forwarded-Proto": "https", "Referer": f"https://{PUBLIC_HOST}/admin/login/",
-                   "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
-        if body is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            content = response.read()
-        finally:
-            connection.close()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            self.cookies.update({key: morsel.value for key, morsel in SimpleCookie(header).items()})
-        return response.status, content
-
-    def sign_in(self):
-        status, page = self.request("GET", "/admin/login/")
-        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1].decode()
-        form = urlencode({"csrfmiddlewaretoken": token, "username": STAFF, "password": STAFF_PASSWORD, "next": "/admin/"})
-        status, _ = self.request("POST", "/admin/login/", body=form)
-        assert status == 302, status
 
 
 class Stream:
