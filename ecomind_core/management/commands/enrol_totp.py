@@ -1,4 +1,7 @@
-"""Enrol a staff account for two-factor sign-in: an authenticator-app key and recovery codes.
+"""Enrol a staff account for two-factor sign-in in this terminal: for recovery where no browser can be used.
+
+The usual way is ``enrolment_link``: the staff member gets the key in their
+own browser, and it never sits in a terminal. This command prints it.
 
     python manage.py enrol_totp alice             # first enrolment
     python manage.py enrol_totp alice --replace   # lost phone, or recovery codes used up
