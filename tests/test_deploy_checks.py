@@ -15,7 +15,6 @@
 import logging
 
 import pytest
-import yaml
 
 from ecomind_core.signin import client_address as client_address_module
 from ecomind_core.signin.client_address import client_address
@@ -176,4 +175,3 @@ def test_the_deployment_docs_say_what_each_file_needs():
     text = (ROOT / "docs" / "deployment" / "README.md").read_text()
     for needed in ("TRUSTED_PROXIES", "ecomind-database-ca", "verify-full", "REPLACE", "check --deploy"):
         assert needed in text, needed
-    assert yaml  # the Kubernetes files are YAML (parsed by tests/test_deploy_files.py's loader)

@@ -76,3 +76,15 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return credentials.last_good(self.alias, failed)  # the file first: the database still has the old password
         # Both refused: ALTER ROLE ran between the two attempts. The files' once more.
         return fresh if tried[-1] != credentials.credentials(fresh) else None
+
+    def init_connection_state(self):
+        # Whatever the role's search_path resolves to (a schema named after
+        # the role, say), this project works on its one schema. SET rather
+        # than a startup option, so that the path the role's sessions start
+        # with stays readable (pg_settings.reset_val) for the catalog's
+        # shadowing check.
+        super().init_connection_state()
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema_name)))
+        if not self.get_autocommit():
+            self.connection.commit()
