@@ -28,7 +28,20 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
-BIN = Path(os.environ.get("ECOMIND_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _server_programs():
+    """The directory of initdb and pg_ctl: ``ECOMIND_PG_BIN``, else the one on PATH, else Debian's newest."""
+    if os.environ.get("ECOMIND_PG_BIN"):
+        return Path(os.environ["ECOMIND_PG_BIN"])
+    on_path = shutil.which("initdb")
+    if on_path:
+        return Path(on_path).resolve().parent
+    installed = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda path: int(path.parts[-3]))
+    return installed[-1].parent if installed else Path("/usr/lib/postgresql/15/bin")
+
+
+BIN = _server_programs()
 #: The role the application signs in as, and its database.
 APP_ROLE, APP_DATABASE = "ecomind_app", "ecomind"
 
