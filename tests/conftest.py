@@ -1,6 +1,19 @@
 import pytest
+from django.db import connection
 
 from tests import dbtools
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's test database, built by our ``migrate``, minus the audit rows that run wrote about itself.
+
+    Tests that use it start from an empty audit trail, as they did before
+    migrate audited itself (tests/test_rollback.py checks those rows on
+    databases of its own). TRUNCATE: the append-only trigger stops row deletes.
+    """
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("TRUNCATE audit_logs")
 
 
 @pytest.fixture

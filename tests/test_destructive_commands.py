@@ -42,8 +42,9 @@ CASES = {
     ("enrol_totp", "alice", "--replace"): staff_enrolled,
     ("repair_rollups",): lambda db: dbtools.execute(db, UNCOUNTED_EVENT),
 }
-#: Every command that removes or rewrites data (baseline records migrations: tests/test_baseline.py asks it too).
-CHANGES_DATA = {"baseline", *(command[0] for command in CASES)}
+#: Every command that removes or rewrites data (baseline and rollback are asked in their own tests:
+#: tests/test_baseline.py, tests/test_rollback.py).
+CHANGES_DATA = {"baseline", "rollback", *(command[0] for command in CASES)}
 
 
 @pytest.fixture(params=list(CASES), ids=lambda command: " ".join(command))

@@ -75,7 +75,7 @@ def test_lock_timeout_fails_cleanly_names_the_blocker_and_a_rerun_is_safe(scratc
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "lock_timeout (500ms)" in lines[0] and "re-running is safe" in lines[0]
     assert f"pid {pid} (long-report, idle in transaction, transaction open" in lines[0]
-    assert "ecomind_core.0002_user_password_hash was rolled back" in lines[0]
+    assert "ecomind_core.0002_user_password_hash failed and was rolled back" in lines[0]
     assert manage("migrate", "--no-input", database=scratch_db).returncode == 0
 
 
@@ -111,8 +111,9 @@ def test_lock_timeout_in_a_non_atomic_migration_says_what_may_remain(scratch_db)
         result = manage("migrate", "--no-input", "--lock-timeout", "500ms", "--lock-retries", "0", database=scratch_db)
         blocker.rollback()
     assert result.returncode == 3, result.stdout + result.stderr
-    assert "ecomind_core.0003_audit_log_admin_indexes is not atomic" in result.stderr
-    assert "re-running repairs it" in result.stderr
+    assert "ecomind_core.0003_audit_log_admin_indexes failed; it is not atomic" in result.stderr
+    assert "re-running migrate mends it" in result.stderr
+    assert "audit row not written (audit_logs missing or locked)" in result.stdout  # the blocker held audit_logs
     assert manage("migrate", "--no-input", database=scratch_db).returncode == 0
     assert manage("verify_schema", database=scratch_db).returncode == 0
 

@@ -54,7 +54,8 @@ DRIFTS = {
         recreate_index("ix_events_enriched_org_id", "INDEX ix_events_enriched_org_id ON events_enriched (org_id, ts)"),
         "index_changed", "ix_events_enriched_org_id"),
     "index made unique": Drift(
-        recreate_index("ix_audit_logs_org_id", "UNIQUE INDEX ix_audit_logs_org_id ON audit_logs (org_id)"),
+        # The migrated database's own audit rows (org "system") would break the new uniqueness: emptied first.
+        "TRUNCATE audit_logs; " + recreate_index("ix_audit_logs_org_id", "UNIQUE INDEX ix_audit_logs_org_id ON audit_logs (org_id)"),
         "index_changed", "ix_audit_logs_org_id"),
     "index method hash": Drift(
         recreate_index("ix_events_enriched_ts", "INDEX ix_events_enriched_ts ON events_enriched USING hash (ts)"),

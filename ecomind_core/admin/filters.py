@@ -52,3 +52,19 @@ class PeriodFilter(admin.SimpleListFilter):
         if not period:
             return queryset
         return queryset.filter(ts__gte=timezone.now() - datetime.timedelta(days=period[1]))
+
+
+def action_group_filter(title, parameter, label, actions):
+    """A list filter showing only rows whose ``action`` is one of ``actions`` (an index lookup on (action, ts) each)."""
+
+    class ActionGroupFilter(admin.SimpleListFilter):
+        parameter_name = parameter
+
+        def lookups(self, request, model_admin):
+            return [("yes", label)]
+
+        def queryset(self, request, queryset):
+            return queryset.filter(action__in=actions) if self.value() == "yes" else queryset
+
+    ActionGroupFilter.title = title
+    return ActionGroupFilter

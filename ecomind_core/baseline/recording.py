@@ -56,7 +56,7 @@ def _lock_against_ddl(connection, tables):
         )
 
 
-def record_baseline(connection, inspection, *, rename_labels, target_description, tool_user, lock_timeout=None):
+def record_baseline(connection, inspection, *, rename_labels, target_description, actor, lock_timeout=None):
     """Record ``inspection.migrations`` as applied. Returns the audit details.
 
     ``lock_timeout`` bounds the wait for the table locks (a long transaction
@@ -99,7 +99,8 @@ def record_baseline(connection, inspection, *, rename_labels, target_description
             "labels_renamed": [{"type": e, "from": old, "to": new} for e, old, new in inspection.label_renames],
             "created_migration_table": created_recorder_table,
             "target": target_description,
-            "by": tool_user,
+            "by": f"{actor['os_user']}@{actor['host']}",
+            "actor": actor,
         }
         _audit(state_apps, using, BASELINE, details)
     return details
@@ -117,7 +118,7 @@ def last_baseline(connection):
     return json.loads(row[0]) if row else None
 
 
-def remove_baseline(connection, details, *, target_description, tool_user):
+def remove_baseline(connection, details, *, target_description, actor):
     """Remove exactly what the baseline in ``details`` recorded."""
     using = connection.alias
     recorded = [name.split(".", 1)[1] for name in details["migrations_recorded"]]
@@ -136,5 +137,6 @@ def remove_baseline(connection, details, *, target_description, tool_user):
             "labels_restored": [{"type": e, "from": old, "to": new} for e, old, new in renames],
             "dropped_migration_table": bool(details.get("created_migration_table")) and not recorder.has_table(),
             "target": target_description,
-            "by": tool_user,
+            "by": f"{actor['os_user']}@{actor['host']}",
+            "actor": actor,
         })

@@ -15,13 +15,13 @@ One module for ``verify_schema`` and ``baseline``:
 
 from dataclasses import dataclass
 
-from ecomind_core.migration_safety.graph import OWNED_APPS, expected_nodes, owned_tables, state_at
+from ecomind_core.migration_safety.graph import OWNED_APPS, expected_nodes, nodes_at, owned_tables, state_at
 
 from . import live_postgresql, live_sqlite
 from .compare import compare
 from .expected import expected_catalog
 from .findings import ERROR, KINDS, WARNING, Finding, has_errors
-from .migration_findings import load, migration_findings
+from .migration_findings import findings_at, load, migration_findings
 
 READERS = {"postgresql": live_postgresql.read, "sqlite": live_sqlite.read}
 
@@ -59,7 +59,16 @@ def verify(connection):
     return result
 
 
+def verify_at(connection, target):
+    """``verify`` against the state at ``target`` (``(app, name)``; name None: the app at zero)."""
+    loader, problem = load(connection)
+    nodes = nodes_at(loader.graph, target)
+    result = check_catalog(connection, state_at(loader, nodes).apps)
+    result.findings = ([problem] if problem else []) + findings_at(loader, nodes) + result.findings
+    return result
+
+
 __all__ = [
     "ERROR", "KINDS", "WARNING", "OWNED_APPS", "CheckResult", "Finding", "check_catalog", "compare", "expected_catalog",
-    "has_errors", "load", "owned_tables", "read_live", "state_at", "verify",
+    "has_errors", "load", "owned_tables", "read_live", "state_at", "verify", "verify_at",
 ]

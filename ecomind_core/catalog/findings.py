@@ -109,6 +109,7 @@ KINDS = {kind.name: kind for kind in (
     Kind("migration_unapplied", "run `manage.py migrate`"),
     Kind("migration_post_deploy_pending", "after the rollout, run `manage.py migrate` (the post-deploy step)", WARNING),
     Kind("migration_unknown", "the database is ahead of this code: deploy the release that has this migration"),
+    Kind("migration_beyond_target", "applied, but after the migration asked for (--at): `manage.py rollback --to` it"),
     Kind("migration_state_unreadable", "grant SELECT on django_migrations to this role to check which migrations are applied",
          WARNING),
     Kind("models_unmigrated", "run `manage.py makemigrations` and commit the migration"),

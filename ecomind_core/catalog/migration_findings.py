@@ -65,3 +65,19 @@ def migration_findings(connection, loader):
             "models_unmigrated", app_label, "models match the migrations", operations, severity=_severity(app_label),
         ))
     return findings
+
+
+def findings_at(loader, nodes):
+    """``verify_schema --at``: which migrations are applied against the ``nodes`` that should be."""
+    if loader.applied_migrations is None:
+        return []
+    applied, wanted = set(loader.applied_migrations), set(nodes)
+    findings = [
+        finding("migration_unapplied", f"{app}.{name}", "applied", "not applied", severity=_severity(app))
+        for app, name in sorted(wanted - applied)
+    ]
+    findings += [
+        finding("migration_beyond_target", f"{app}.{name}", "not applied", "applied", severity=_severity(app))
+        for app, name in sorted((applied - wanted) & set(loader.graph.nodes))
+    ]
+    return findings

@@ -4,31 +4,21 @@ at a node, and how far a database has come along the graph.
 Read-only: Django's recorder is only read.
 """
 
+from django.db.migrations.exceptions import AmbiguityError
 from django.db.migrations.recorder import MigrationRecorder
 
+from ecomind_core.db.tables import table_exists
 from ecomind_core.migration_safety.stages import split_unapplied
 
 #: The apps whose tables EcoMind owns (errors in verify_schema, not warnings).
 OWNED_APPS = ("ecomind_core",)
 
 
-#: Whether the recorder's table exists, by one lookup (Django's recorder lists
-#: every table of the schema to find out, which grows with the database).
-RECORDER_TABLE_EXISTS = {
-    "postgresql": "SELECT to_regclass(%s) IS NOT NULL",
-    "sqlite": "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s)",
-}
-
-
 def applied_migrations(connection):
     """``{(app, name): record}`` from ``django_migrations`` ({} when it does not exist)."""
     recorder = MigrationRecorder(connection)
-    table = recorder.Migration._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(RECORDER_TABLE_EXISTS[connection.vendor],
-                       [connection.ops.quote_name(table) if connection.vendor == "postgresql" else table])
-        if not cursor.fetchone()[0]:
-            return {}
+    if not table_exists(connection, recorder.Migration._meta.db_table):
+        return {}
     return {(record.app, record.name): record for record in recorder.migration_qs}
 
 
@@ -50,6 +40,34 @@ def expected_nodes(loader):
     if after and not before:
         return sorted(loader.applied_migrations)
     return None
+
+
+def parse_target(loader, text):
+    """``"APP.MIGRATION"`` (a unique prefix will do) or ``"APP.zero"`` as ``(app, name)``, name None for zero.
+
+    Raises ValueError with a message for the operator.
+    """
+    app, _, name = (text or "").partition(".")
+    if not name or app not in loader.migrated_apps:
+        raise ValueError(f"{text!r}: name a migration as APP.MIGRATION (e.g. {OWNED_APPS[0]}.0004), or APP.zero")
+    if name == "zero":
+        return app, None
+    try:
+        return app, loader.get_migration_by_prefix(app, name).name
+    except AmbiguityError:
+        raise ValueError(f"{text!r} matches more than one migration of {app}: give more of its name") from None
+    except KeyError:
+        raise ValueError(f"{text!r}: {app} has no migration {name!r} (`manage.py showmigrations {app}`)") from None
+
+
+def nodes_at(graph, target):
+    """Every migration on disk that stays applied when ``target`` (``(app, name)``, name None: zero) is
+    the newest applied of its app: what ``rollback --to`` leaves, for ``verify_schema --at``."""
+    app, name = target
+    later = {node for node in graph.nodes if node[0] == app and (name is None or (
+        node != target and target in graph.forwards_plan(node)))}
+    gone = set().union(*(graph.backwards_plan(node) for node in later))
+    return sorted(set(graph.nodes) - gone)
 
 
 def owned_tables(state_apps):

@@ -6,10 +6,10 @@ back as ``rules.Problem``, each naming the operation whose statement caused it.
 
 import json
 import shutil
-from collections import Counter
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 from django_migration_linter.sql_analyser import PostgresqlAnalyser, analyse_sql_statements

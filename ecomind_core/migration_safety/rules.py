@@ -48,6 +48,10 @@ CONTRACT_RULES = {
 
 _TABLE = re.compile(r'\b(?:TABLE|ON|INTO)\s+(?:ONLY\s+)?(?:IF\s+EXISTS\s+)?"?([A-Za-z0-9_]+)"?', re.IGNORECASE)
 _DROPS_OR_RENAMES = re.compile(r"\bDROP\s+(?:COLUMN|TABLE)\b|\bRENAME\b", re.IGNORECASE)
+#: Statements that change existing rows or copy many: UPDATE, DELETE, INSERT ... SELECT (group 1: the table).
+_CHANGES_ROWS = re.compile(r'^\s*(?:UPDATE\s+(?:ONLY\s+)?|DELETE\s+FROM\s+(?:ONLY\s+)?|INSERT\s+INTO\s+)"?([A-Za-z0-9_]+)"?',
+                           re.IGNORECASE)
+_SELECT = re.compile(r"\bSELECT\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -98,10 +102,25 @@ def own_rules(key, migration, rendered):
                     "with stage=Stage.POST_DEPLOY (what makemigrations writes), or add a field and backfill it")
         if not op.reversible or _irreversible_code(op):
             problem(operation, "irreversible", "every migration must be reversible: give it a reverse")
+        if _in_transaction(migration, op) and any(rows_changed_in(statement) in worker for statement in operation.statements):
+            problem(operation, "backfill-in-transaction",
+                    "it changes rows of a table the enrichment worker writes inside the migration's transaction: every "
+                    "row it touches stays locked until the commit and the worker's upserts wait for all of it; use "
+                    "ecomind_core.migration_safety.backfill.BatchedBackfill in a non-atomic migration (docs/deployment/migrations.md)")
         if getattr(op, "requires_non_atomic", False) and migration.atomic:
             problem(operation, "needs-non-atomic",
                     "its statements must commit one by one to hold no lock for long: set atomic = False on the migration")
     return problems
+
+
+def _in_transaction(migration, op):
+    """Whether ``op`` runs inside a transaction that lasts until the migration (or the operation) ends.
+
+    On PostgreSQL an atomic migration is one transaction whatever its
+    operations say; in a non-atomic one only an operation forced atomic
+    (``RunPython(atomic=True)``) gets a transaction of its own.
+    """
+    return bool(migration.atomic or getattr(op, "atomic", False) is True)
 
 
 def _irreversible_code(op):
@@ -110,6 +129,14 @@ def _irreversible_code(op):
     if isinstance(op, RunSQL):
         return op.reverse_sql is None
     return False
+
+
+def rows_changed_in(statement):
+    """The table whose rows ``statement`` changes (UPDATE, DELETE, INSERT ... SELECT), else None."""
+    match = _CHANGES_ROWS.match(statement)
+    if match is None or (statement.lstrip()[:6].upper() == "INSERT" and not _SELECT.search(statement)):
+        return None
+    return match[1]
 
 
 def is_contract_step(migration, problem, statement):

@@ -29,6 +29,11 @@ def migration_stage(migration):
         return POST_DEPLOY
 
 
+def stage_name(migration):
+    """``"pre_deploy"`` or ``"post_deploy"``: the stage as audit rows and metrics label it."""
+    return "post_deploy" if migration_stage(migration) == POST_DEPLOY else "pre_deploy"
+
+
 def unapplied_plan(loader):
     """Unapplied migrations in the order ``migrate`` applies them: ``[(app, name), ...]``."""
     plan = []

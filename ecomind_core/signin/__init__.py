@@ -11,6 +11,6 @@
 * ``proxy_check``: ``check --deploy`` without ``TRUSTED_PROXIES``.
 
 The login form, the audit log's "Sign-ins" filter and the superusers' page
-that issues enrolment links are admin pages (``ecomind_core/admin/login.py``,
-``sign_ins.py``, ``enrolment_links.py``).
+that issues enrolment links are in the admin (``ecomind_core/admin/login.py``,
+``audit_logs.py``, ``enrolment_links.py``).
 """

@@ -11,13 +11,12 @@ confirmed (nothing written); 3 the tables
 could not be locked in time (nothing written; re-run).
 """
 
-import getpass
-import socket
 
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import DatabaseError
 
+from ecomind_core.audit.schema_changes import actor
 from ecomind_core.baseline import inspection
 from ecomind_core.baseline.recording import BaselineRefused, last_baseline, record_baseline, remove_baseline
 from ecomind_core.catalog.report import render_text
@@ -97,7 +96,7 @@ class Command(DatabaseCommand):
             self.refuse_unless_adoptable(found, rename_labels)
             try:
                 record_baseline(self.connection, found, rename_labels=rename_labels, target_description=self.target(),
-                                tool_user=self.actor(), lock_timeout=self.lock_timeout)
+                                actor=actor(), lock_timeout=self.lock_timeout)
             except BaselineRefused as exc:
                 self.refuse(f"{exc}; nothing was written")
             except DatabaseError as exc:
@@ -163,18 +162,10 @@ class Command(DatabaseCommand):
             return
         self.confirm(f"Undo the baseline of {self.target()}?")
         with self.database_errors("undo the baseline"), migration_lock(using=self.using):
-            remove_baseline(self.connection, details, target_description=self.target(), tool_user=self.actor())
+            remove_baseline(self.connection, details, target_description=self.target(), actor=actor())
         self.stdout.write(self.style.SUCCESS("Baseline undone: the migration records it made are removed."))
 
     # -- helpers -----------------------------------------------------------
     def refuse(self, message):
         self.stderr.write(f"baseline refused: {message}.")
         self.exit_with(ExitCode.FOUND)
-
-    @staticmethod
-    def actor():
-        try:
-            user = getpass.getuser()
-        except Exception:  # no login name in some containers
-            user = "unknown"
-        return f"{user}@{socket.gethostname()}"

@@ -13,32 +13,52 @@ Around it:
    never waits forever behind a long transaction; on a timeout, try again
    with backoff (``--lock-retries``), naming the sessions that blocked it;
 4. refuse, before writing anything, a database that already holds EcoMind's
-   tables without their migrations recorded (adopt it with ``baseline``).
+   tables without their migrations recorded (adopt it with ``baseline``);
+5. before applying anything, check the database against what its applied
+   migrations promise (the catalog proof of ``verify_schema``): on drift,
+   apply nothing, unless ``--allow-drift``, which the audit trail records;
+6. going backwards (``migrate APP TARGET`` below what is applied), refuse a
+   step that destroys data, pointing to ``rollback`` (docs/deployment/rollback.md);
+7. write an audit row per migration applied or unapplied, failed ones too
+   (ecomind_core/audit/schema_changes.py);
+8. when a migration fails, say what stays behind.
 
 Exit codes (exit_codes.py, docs/deployment/migrations.md): 0 done or
-nothing to do; 1 a migration failed (rolled back); 2 a bad flag, the
-configuration, or the database unreachable; 3 the lock timeout hit (rolled
-back; re-running is safe).
+nothing to do; 1 a migration failed, drift found before applying, or a
+backward step refused; 2 a bad flag, the configuration, or the database
+unreachable; 3 the lock timeout hit (re-running is safe).
 """
 
 import argparse
 import time
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db.migrations.executor import MigrationExecutor
+from syzygy.constants import Stage
 from syzygy.management.commands import migrate
+from syzygy.plan import get_pre_deploy_plan
 
+from ecomind_core import catalog
+from ecomind_core.audit.schema_changes import DRIFT_ALLOWED, MIGRATE, ROLLBACK, SchemaChangeLog
 from ecomind_core.baseline.guard import unadopted_tables
+from ecomind_core.catalog.report import render_text
 from ecomind_core.db.backends.postgresql.base import SchemaMissing
 from ecomind_core.db.blockers import watch_blockers
 from ecomind_core.db.errors import DUPLICATE_TABLE, sqlstate
 from ecomind_core.db.lock_timeout import ddl_lock_timeout, is_lock_timeout, parse_duration
 from ecomind_core.db.locking import migration_lock
+from ecomind_core.db.reconnect import reopen_if_lost
 from ecomind_core.db.redaction import connection_problem, redact
 from ecomind_core.db.waiting import wait_for_database
 from ecomind_core.management.base import DatabaseCommandMixin, cannot_run
 from ecomind_core.management.exit_codes import ExitCode
+from ecomind_core.migration_safety.backward import backward_steps
+from ecomind_core.migration_safety.graph import state_at
+from ecomind_core.migration_safety.leftovers import left_behind
+from ecomind_core.migration_safety.stages import stage_name
 
 #: The longest wait between two tries after a lock timeout.
 MAX_BACKOFF_SECONDS = 60
@@ -47,11 +67,14 @@ MAX_BACKOFF_SECONDS = 60
 class Command(DatabaseCommandMixin, migrate.Command):
     help = migrate.Command.help + (
         " Waits for the database, holds a PostgreSQL advisory lock for the whole run (concurrent runs queue), "
-        "and runs DDL with lock_timeout."
+        "runs DDL with lock_timeout, checks the database for drift before applying, and refuses backward steps "
+        "that destroy data (use rollback)."
     )
     connect_first = False  # it waits for the database itself (--wait)
     #: The migration being applied or unapplied now (None between migrations).
     applying = None
+    #: The audit rows of this run (None until the run may change the schema).
+    changes = None
 
     def add_arguments(self, parser):
         super().add_arguments(parser)
@@ -60,6 +83,15 @@ class Command(DatabaseCommandMixin, migrate.Command):
         for action in parser._actions:
             if action.dest in ("quorum", "quorum_timeout"):
                 action.help = argparse.SUPPRESS
+        self.add_lock_arguments(parser)
+        parser.add_argument(
+            "--allow-drift", action="store_true",
+            help="Apply even when the database differs from what its applied migrations promise "
+                 "(recorded in the audit trail). Without it such drift is exit 1, nothing applied.",
+        )
+
+    @staticmethod
+    def add_lock_arguments(parser):
         parser.add_argument(
             "--wait", type=int, metavar="SECONDS", default=None,
             help="Seconds to wait for the database to accept connections (default: MIGRATION_DB_WAIT, 30).",
@@ -75,37 +107,52 @@ class Command(DatabaseCommandMixin, migrate.Command):
         )
 
     def handle(self, *args, **options):
-        database = options["database"]
+        self.prepare(options)
+        try:
+            with self.schema_lock():
+                self.refuse_unadopted_database(options)
+                if not options["plan"]:
+                    self.check_before_changing(options)
+                self.changes = SchemaChangeLog(self.using, MIGRATE, self.command_line(options))
+                self.with_lock_retries(lambda: super(Command, self).handle(*args, **options))
+        except (DatabaseError, InterfaceError) as exc:
+            raise self.failure(exc) from None
+        finally:
+            self.write_pending_audit_rows()
+
+    # -- the run ---------------------------------------------------------------
+    def prepare(self, options):
+        """Read the timing options and wait for the database (exit 2 on a bad value or no server)."""
         self.verbosity = options["verbosity"]
         wait = settings.MIGRATION_DB_WAIT if options["wait"] is None else options["wait"]
         self.lock_timeout_text = options["lock_timeout"] or settings.MIGRATION_LOCK_TIMEOUT
-        retries = settings.MIGRATION_LOCK_RETRIES if options["lock_retries"] is None else options["lock_retries"]
+        self.retries = settings.MIGRATION_LOCK_RETRIES if options["lock_retries"] is None else options["lock_retries"]
         if wait < 0:
             raise cannot_run("--wait must be zero or more seconds.")
-        if retries < 0:
+        if self.retries < 0:
             raise cannot_run("--lock-retries must be zero or more.")
         try:
-            timeout = parse_duration(self.lock_timeout_text)
-            first_backoff = parse_duration(settings.MIGRATION_LOCK_RETRY_WAIT)
+            self.lock_timeout = parse_duration(self.lock_timeout_text)
+            self.first_backoff = parse_duration(settings.MIGRATION_LOCK_RETRY_WAIT)
         except ValueError as exc:
             raise cannot_run(f"--lock-timeout / MIGRATION_LOCK_TIMEOUT / MIGRATION_LOCK_RETRY_WAIT: {exc}.") from None
-
         try:
-            wait_for_database(database, wait, on_retry=self.say_waiting)
+            wait_for_database(self.using, wait, on_retry=self.say_waiting)
         except (OperationalError, InterfaceError) as exc:
             raise cannot_run(
-                f"{connection_problem(exc, database)} (gave up after waiting {wait}s; "
+                f"{connection_problem(exc, self.using)} (gave up after waiting {wait}s; "
                 "raise --wait or MIGRATION_DB_WAIT to wait longer)"
             ) from None
-        try:
-            with migration_lock(using=database, on_wait=self.say_lock_waiting), ddl_lock_timeout(timeout, using=database):
-                self.refuse_unadopted_database(options)
-                self.migrate_with_retries(args, options, retries, first_backoff)
-        except DatabaseError as exc:
-            raise self.failure(exc) from None
+
+    @contextmanager
+    def schema_lock(self):
+        """The migration lock for the whole run, with lock_timeout on every statement."""
+        with migration_lock(using=self.using, on_wait=self.say_lock_waiting), \
+                ddl_lock_timeout(self.lock_timeout, using=self.using):
+            yield
 
     def refuse_unadopted_database(self, options):
-        if options["fake"]:
+        if options.get("fake"):
             return  # the operator records by hand, knowingly
         tables = unadopted_tables(self.connection)
         if tables:
@@ -115,44 +162,128 @@ class Command(DatabaseCommandMixin, migrate.Command):
                 "(docs/runbooks/baselining.md). Nothing was written.", returncode=ExitCode.FOUND,
             )
 
-    def migrate_with_retries(self, args, options, retries, first_backoff):
-        """Django's migrate; on a lock timeout, wait and try again, up to ``retries`` more times.
+    def with_lock_retries(self, run):
+        """``run()``; on a lock timeout, wait and try again, up to ``self.retries`` more times.
 
         Each try starts where the last stopped: an atomic migration that hit
         the timeout was rolled back whole, a non-atomic one is idempotent.
         """
-        backoff = first_backoff.total_seconds() if first_backoff else 0
-        for attempt in range(retries + 1):
+        backoff = self.first_backoff.total_seconds() if self.first_backoff else 0
+        for attempt in range(self.retries + 1):
+            self.applying = None
             with watch_blockers(self.using) as blockers:
                 try:
-                    return super().handle(*args, **options)
+                    return run()
                 except DatabaseError as exc:
-                    if not is_lock_timeout(exc) or attempt == retries:
+                    if not is_lock_timeout(exc) or attempt == self.retries:
                         exc.blockers = blockers.last
                         raise
                     who = "; ".join(str(b) for b in blockers.last) or "a session that has since finished"
             if self.verbosity >= 1:
                 self.stdout.write(
                     f"lock_timeout ({self.lock_timeout_text}) hit in {self.applying or 'a migration'}, blocked by {who}; "
-                    f"retrying in {backoff:g}s ({attempt + 1} of {retries})..."
+                    f"retrying in {backoff:g}s ({attempt + 1} of {self.retries})..."
                 )
             time.sleep(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
+    # -- before changing anything ------------------------------------------------
+    def planned(self, options):
+        """The migrations this run would apply or unapply, as Django (and syzygy's --pre-deploy) would."""
+        plan = self._get_plan(**options)
+        if options["stage"] is Stage.PRE_DEPLOY:
+            try:
+                plan = get_pre_deploy_plan(plan)
+            except ValueError as exc:
+                raise CommandError(str(exc), returncode=ExitCode.FOUND) from None
+        return plan
+
+    def check_before_changing(self, options):
+        plan = self.planned(options)
+        if any(backwards for _, backwards in plan):
+            self.refuse_destructive_backward_steps(plan, options)
+        elif plan and not options["fake"]:
+            self.refuse_drift(options)
+
+    def refuse_destructive_backward_steps(self, plan, options):
+        steps = backward_steps(MigrationExecutor(self.connection), plan, with_sql=False)
+        refused = [step for step in steps if step.irreversible or step.destroys]
+        if not refused:
+            return
+        lines = [f"  {step.name}: {step.irreversible or '; '.join(str(loss) for loss in step.destroys)}" for step in refused]
+        target = f"{options['app_label']}.{options['migration_name']}"
+        raise CommandError(
+            "going back would destroy data or cannot be done:\n" + "\n".join(lines) + "\n"
+            f"Nothing was changed. Plan it with `manage.py rollback --to {target} --dry-run` "
+            "(docs/deployment/rollback.md).", returncode=ExitCode.FOUND,
+        )
+
+    def refuse_drift(self, options):
+        """Check the live catalog against the state the applied migrations promise; exit 1 on drift."""
+        loader = catalog.load(self.connection)[0]
+        applied = sorted(loader.applied_migrations or ())
+        if not applied:
+            return  # nothing promised yet: a new database
+        findings = catalog.check_catalog(self.connection, state_at(loader, applied).apps).findings
+        errors = [finding for finding in findings if finding.severity == catalog.ERROR]
+        if not errors:
+            return
+        report = render_text(errors, self.target(), verbosity=self.verbosity)
+        if not options["allow_drift"]:
+            self.stderr.write(report, ending="")
+            raise CommandError(
+                f"the database differs from what its applied migrations promise ({len(errors)} errors, listed above): "
+                "applying more on top could fail half-way. Nothing was applied. Mend the drift (`manage.py "
+                "verify_schema`), or, knowingly, re-run with --allow-drift (recorded in the audit trail).",
+                returncode=ExitCode.FOUND,
+            )
+        self.stdout.write(report, ending="")
+        self.stdout.write("--allow-drift: applying anyway; recorded in the audit trail.")
+        SchemaChangeLog(self.using, DRIFT_ALLOWED, self.command_line(options)).note(
+            DRIFT_ALLOWED, findings=[{"kind": f.kind, "object": f.object, "expected": f.expected, "actual": f.actual}
+                                     for f in errors],
+        )
+
+    # -- while it runs ------------------------------------------------------------
+    def migration_progress_callback(self, action, migration=None, fake=False):
+        # Which migration is running (for the failure message), and one audit row as each ends.
+        if action in ("apply_start", "unapply_start"):
+            self.applying = migration
+            if self.changes:
+                self.changes.start(MIGRATE if action == "apply_start" else ROLLBACK)
+        elif action in ("apply_success", "unapply_success"):
+            self.applying = None
+            if self.changes:
+                outcome = "faked" if fake else "applied" if action == "apply_success" else "unapplied"
+                self.changes.finished(f"{migration.app_label}.{migration.name}", stage_name(migration), outcome)
+        return super().migration_progress_callback(action, migration, fake)
+
+    def write_pending_audit_rows(self):
+        """Write the rows still pending; print those that cannot be written (standard output keeps them)."""
+        if self.changes is None:
+            return
+        reopen_if_lost(self.connection)
+        self.changes.try_flush()
+        for row in self.changes.unwritten():
+            self.stdout.write(f"audit row not written (audit_logs missing or locked), kept here: {row}")
+
+    @staticmethod
+    def command_line(options):
+        words = [options.get("app_label"), options.get("migration_name")]
+        flags = ["--pre-deploy" if options.get("stage") is Stage.PRE_DEPLOY else None,
+                 "--fake" if options.get("fake") else None, "--allow-drift" if options.get("allow_drift") else None]
+        return " ".join(["migrate", *filter(None, words + flags)])
+
+    # -- when it fails --------------------------------------------------------------
     def failure(self, exc):
-        """The one-line CommandError for a database error that ended the run."""
+        """The one-line CommandError for a database error that ended the run, saying what stays behind."""
         detail = redact(" ".join(str(exc).split()), self.using)
         if isinstance(exc, SchemaMissing):
             return cannot_run(f"{detail}. Nothing was written.")
+        outcome, leftovers = self.what_remains()
+        self.record_failure(detail, leftovers)
         if is_lock_timeout(exc):
             blockers = "; ".join(str(b) for b in getattr(exc, "blockers", [])) or "a session that has since finished"
-            if self.applying is not None and not self.applying.atomic:
-                outcome = (
-                    f"{self.applying} is not atomic: the steps before this one stay applied and an index it was "
-                    "building CONCURRENTLY may be left INVALID; re-running repairs it (it is dropped and rebuilt)"
-                )
-            else:
-                outcome = f"{self.applying or 'the migration'} was rolled back; re-running is safe"
             return CommandError(
                 f"lock_timeout ({self.lock_timeout_text}) hit while waiting for a table lock, after the retries: "
                 f"blocked by {blockers}. {outcome}.", returncode=ExitCode.LOCK_TIMEOUT,
@@ -162,16 +293,32 @@ class Command(DatabaseCommandMixin, migrate.Command):
                 ". The database already holds tables the migrations would create: if it is an existing "
                 "EcoMind database, adopt it with `manage.py baseline --dry-run` first (docs/runbooks/baselining.md)"
             )
-        return CommandError(f"migration failed and was rolled back: {detail}", returncode=ExitCode.FOUND)
+        return CommandError(f"{outcome}: {detail}", returncode=ExitCode.FOUND)
 
-    def migration_progress_callback(self, action, migration=None, fake=False):
-        # Which migration is running, for the failure message.
-        if action in ("apply_start", "unapply_start"):
-            self.applying = migration
-        elif action in ("apply_success", "unapply_success"):
-            self.applying = None
-        return super().migration_progress_callback(action, migration, fake)
+    def what_remains(self):
+        """``(sentence, leftovers)``: what a failed migration leaves, from the catalog for a non-atomic one."""
+        migration = self.applying
+        name = str(migration) if migration else "the migration"
+        if migration is None or migration.atomic:
+            return f"{name} failed and was rolled back (the migrations before it stay applied); re-running is safe", []
+        leftovers = left_behind(self.using)
+        if leftovers is None:
+            remains = "the catalog could not be read to say what remains"
+        elif leftovers:
+            remains = "left behind: " + "; ".join(leftovers)
+        else:
+            remains = "no INVALID index or NOT VALID constraint remains"
+        return (f"{name} failed; it is not atomic, so its steps before the failure stay applied ({remains}); "
+                "re-running migrate mends it"), leftovers or []
 
+    def record_failure(self, detail, leftovers):
+        if self.changes is None or self.applying is None:
+            return
+        migration = self.applying
+        self.changes.finished(f"{migration.app_label}.{migration.name}", stage_name(migration),
+                              "failed", error=detail, left_behind=leftovers, atomic=migration.atomic)
+
+    # -- what the operator sees while waiting -------------------------------------
     def say_lock_waiting(self):
         if self.verbosity >= 1:
             self.stdout.write("Another migrate holds the migration lock; waiting for it to finish...")
@@ -179,3 +326,4 @@ class Command(DatabaseCommandMixin, migrate.Command):
     def say_waiting(self, exc, remaining):
         if self.verbosity >= 1:
             self.stdout.write(f"Waiting for the database ({remaining:.0f}s left)...")
+

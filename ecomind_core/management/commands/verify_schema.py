@@ -1,13 +1,20 @@
 """Compare the live database with what the models and migrations say it should be.
 
+``--at APP.MIGRATION`` compares with the state the migration graph gives
+when that migration is the newest applied of its app, not with the current
+code: after a rollback, or before deploying new code onto an old database.
+
 Exit codes (exit_codes.py): 0 the schema matches (warnings allowed), 1 drift
 found (or any warning with --strict), 2 could not check. Never writes anything.
 """
 
+from django.db.migrations.loader import MigrationLoader
+
 from ecomind_core import catalog
 from ecomind_core.catalog.report import render_json, render_text
-from ecomind_core.management.base import DatabaseCommand
+from ecomind_core.management.base import DatabaseCommand, cannot_run
 from ecomind_core.management.exit_codes import ExitCode
+from ecomind_core.migration_safety.graph import parse_target
 
 
 class Command(DatabaseCommand):
@@ -21,10 +28,13 @@ class Command(DatabaseCommand):
         super().add_arguments(parser)
         parser.add_argument("--format", choices=["text", "json"], default="text", help="Report format (default: text).")
         parser.add_argument("--strict", action="store_true", help="Warnings fail the check too (exit 1).")
+        parser.add_argument("--at", metavar="APP.MIGRATION",
+                            help="Compare with the state at this migration (e.g. after `rollback --to` it), not the current code.")
 
-    def handle(self, *args, format, strict, **options):
+    def handle(self, *args, format, strict, at, **options):
+        target = self.parse_at(at) if at else None
         with self.database_errors("read the catalog"):
-            result = catalog.verify(self.connection)
+            result = catalog.verify_at(self.connection, target) if target else catalog.verify(self.connection)
         if format == "json":
             report = render_json(result.findings)
         else:
@@ -33,3 +43,10 @@ class Command(DatabaseCommand):
         if catalog.has_errors(result.findings, strict=strict):
             # Exit without Django's "CommandError:" prefix: the report said it all.
             self.exit_with(ExitCode.FOUND)
+
+    @staticmethod
+    def parse_at(text):
+        try:
+            return parse_target(MigrationLoader(None, ignore_no_migrations=True), text)
+        except ValueError as exc:
+            raise cannot_run(f"--at {exc}.") from None
