@@ -75,6 +75,8 @@ MIDDLEWARE = [
     # with any Host (the pod's IP), before the HTTPS redirect and the
     # ALLOWED_HOSTS check below apply (ecomind_core/probes/middleware.py).
     "ecomind_core.probes.middleware.ProbeMiddleware",
+    # /metrics for Prometheus, the same way (bearer token; ecomind_core/monitoring/endpoint.py).
+    "ecomind_core.monitoring.endpoint.MonitoringMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

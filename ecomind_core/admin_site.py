@@ -3,7 +3,8 @@
 The four daily tables have composite primary keys, which Django's admin
 cannot register; their read-only Daily footprint page is listed here with
 the EcoMind models, so it shows on the index and in the side bar like any
-other, for whoever may view the daily totals.
+other, for whoever may view the daily totals. So is the Schema health page,
+for whoever may view the audit log (its verdicts are audit rows).
 
 django-otp's two plugins (authenticator apps, recovery codes) are two
 Django apps, which the admin would list as "OTP_TOTP" and "OTP_STATIC":
@@ -43,12 +44,15 @@ class EcoMindAdminSite(admin.AdminSite):
     def get_urls(self):
         from ecomind_core.admin.daily import DailyFootprintView
         from ecomind_core.admin.enrolment_links import IssueEnrolmentLinkView
+        from ecomind_core.admin.schema_health import SchemaHealthView
         from ecomind_core.signin.enrolment_pages import EnrolmentView, OpenLinkView
 
         daily = self.admin_view(DailyFootprintView.as_view(site=self))
+        schema = self.admin_view(SchemaHealthView.as_view(site=self))
         issue_link = self.admin_view(IssueEnrolmentLinkView.as_view(site=self))
         return [
             path("ecomind/daily/", daily, name="daily_footprint"),
+            path("ecomind/schema-health/", schema, name="schema_health"),
             path("two-factor/enrolment-links/", issue_link, name="enrolment_link_issue"),
             # Before signing in: the person has a password and a link, no second factor yet.
             path("enrol/<str:token>/", OpenLinkView.as_view(site=self), name="enrolment_open"),
@@ -62,11 +66,13 @@ class EcoMindAdminSite(admin.AdminSite):
             for app in app_list:
                 if app["name"] == TWO_FACTOR_GROUP:
                     app["models"] = sorted([*app["models"], self.enrolment_links_entry()], key=lambda model: model["name"])
-        if not request.user.has_perm("ecomind_core.view_dailyorgtotal"):
-            return app_list
+        pages = [entry for permission, entry in (
+            ("ecomind_core.view_dailyorgtotal", self.daily_footprint_entry),
+            ("ecomind_core.view_auditlog", self.schema_health_entry),
+        ) if request.user.has_perm(permission)]
         for app in app_list:
-            if app["app_label"] == "ecomind_core":
-                app["models"].append(self.daily_footprint_entry())
+            if app["app_label"] == "ecomind_core" and pages:
+                app["models"].extend(entry() for entry in pages)
                 app["models"].sort(key=lambda entry: entry["name"])
         return app_list
 
@@ -90,8 +96,14 @@ class EcoMindAdminSite(admin.AdminSite):
         }
 
     def daily_footprint_entry(self):
+        return self.page_entry("Daily footprint", "DailyFootprint", "daily_footprint")
+
+    def schema_health_entry(self):
+        return self.page_entry("Schema health", "SchemaHealth", "schema_health")
+
+    def page_entry(self, name, object_name, url_name):
         return {
-            "model": None, "name": "Daily footprint", "object_name": "DailyFootprint",
-            "perms": {"view": True}, "admin_url": reverse(f"{self.name}:daily_footprint"), "add_url": None,
+            "model": None, "name": name, "object_name": object_name,
+            "perms": {"view": True}, "admin_url": reverse(f"{self.name}:{url_name}"), "add_url": None,
             "view_only": True,
         }

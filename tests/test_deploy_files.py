@@ -12,6 +12,7 @@ calls them.
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -36,8 +37,21 @@ PLATFORMS = {
         "ecs/migrate-post-deploy-task-definition.json",
     ],
 }
+#: The scheduled checks (docs/deployment/monitoring.md), beside each platform's release flow.
+SCHEDULED = {
+    "compose": ["docker-compose.yml"],
+    "kubernetes": ["kubernetes/verify-schema-cronjob.yaml", "kubernetes/verify-rollups-cronjob.yaml"],
+    "ecs": [
+        "ecs/verify-schema-task-definition.json", "ecs/verify-schema-rule.json", "ecs/verify-schema-targets.json",
+        "ecs/verify-rollups-task-definition.json", "ecs/verify-rollups-rule.json", "ecs/verify-rollups-targets.json",
+    ],
+}
+#: Prometheus' files (tests/test_alert_rules.py checks them with promtool).
+MONITORING = ["monitoring/ecomind-alerts.yml", "monitoring/ecomind-alerts.test.yml", "monitoring/prometheus-scrape.yml"]
+VERIFY_COMMANDS = [["python", "manage.py", "verify_rollups", "--record"], ["python", "manage.py", "verify_schema", "--record"]]
 PROBE_KINDS = ("startupProbe", "livenessProbe", "readinessProbe")
-SECRET_NAMES = {"SECRET_KEY", "DATABASE_PASSWORD"}
+SECRET_NAMES = {"SECRET_KEY", "DATABASE_PASSWORD", "METRICS_TOKEN"}
+EVENTBRIDGE_SUFFIXES = ("-rule.json", "-targets.json")
 PASSWORD_IN_URL = re.compile(r"\w+://[^/\s:@]+:[^@\s/]+@")
 
 
@@ -46,6 +60,10 @@ def load(path):
     if path.suffix == ".json":
         return [json.loads(text)]
     return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+def platform_files():
+    return {DEPLOY / name for names in PLATFORMS.values() for name in names}
 
 
 def platform_docs(platform):
@@ -108,11 +126,14 @@ def env_pairs(docs):
                     yield item["name"], None
 
 
-FILES = sorted(p for p in DEPLOY.rglob("*") if p.suffix in {".yml", ".yaml", ".json"})
+ALL_FILES = sorted(p for p in DEPLOY.rglob("*") if p.suffix in {".yml", ".yaml", ".json"})
+#: The orchestrators' files (Prometheus' are not deployment descriptions).
+FILES = [p for p in ALL_FILES if p.relative_to(DEPLOY).as_posix() not in MONITORING]
 
 
-def test_every_file_belongs_to_a_platforms_release_flow():
-    assert {p.relative_to(DEPLOY).as_posix() for p in FILES} == {name for names in PLATFORMS.values() for name in names}
+def test_every_file_belongs_to_a_platforms_release_flow_or_schedule():
+    named = {name for files in (*PLATFORMS.values(), *SCHEDULED.values()) for name in files}
+    assert {p.relative_to(DEPLOY).as_posix() for p in ALL_FILES} == named | set(MONITORING)
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
@@ -151,11 +172,11 @@ def test_file_holds_no_secret_literal(path):
     text = path.read_text()
     assert not PASSWORD_IN_URL.search(text), "a URL with a password"
     # A value (not a /path to a secret file) right after a secret's name.
-    assert not re.search(r"(?i)\b(secret_key|password)\b['\"]?\s*[:=]\s*['\"]?(?!/)[A-Za-z0-9+_-]{12,}", text), "a literal secret"
+    assert not re.search(r"(?i)\b(secret_key|password|token)\b['\"]?\s*[:=]\s*['\"]?(?!/)[A-Za-z0-9+_-]{12,}", text), "a literal secret"
     if path.name == "Dockerfile":
         return
     pairs = list(env_pairs(load(path)))
-    assert pairs
+    assert pairs or path.name.endswith(EVENTBRIDGE_SUFFIXES)  # a schedule's rule and targets run no container themselves
     for name, value in pairs:
         if name in SECRET_NAMES:
             assert value is None, f"{name} is a literal"
@@ -200,6 +221,166 @@ def test_ecs_health_check_is_liveness():
 
 def test_the_docs_describe_every_file():
     docs = (dbtools.ROOT / "docs" / "deployment" / "migrations.md").read_text()
-    for path in FILES:
-        assert path.relative_to(DEPLOY).as_posix() in docs, path
+    monitoring = (dbtools.ROOT / "docs" / "deployment" / "monitoring.md").read_text()
+    for path in ALL_FILES:
+        assert path.relative_to(DEPLOY).as_posix() in (docs if path in platform_files() else monitoring), path
     assert " ".join(PRE_DEPLOY) in docs and " ".join(POST_DEPLOY) in docs
+
+
+# --- Every file against its platform's own schema, offline ------------------------------------------
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def kind_of(path):
+    """Which platform schema a deploy file answers to."""
+    relative = path.relative_to(DEPLOY).as_posix()
+    if relative.startswith("kubernetes/"):
+        return "kubernetes"
+    if relative.endswith("-rule.json"):
+        return "PutRule"
+    if relative.endswith("-targets.json"):
+        return "PutTargets"
+    if relative.startswith("ecs/"):
+        return "RegisterTaskDefinition"
+    if relative == "docker-compose.yml":
+        return "compose"
+    raise AssertionError(f"no schema known for {relative}")
+
+
+def botocore_problems(operation, params):
+    """botocore's own validation of ``params`` as the input of ``operation`` (its bundled service model)."""
+    import botocore.session
+    from botocore.validate import ParamValidator
+
+    service = "ecs" if operation == "RegisterTaskDefinition" else "events"
+    shape = botocore.session.get_session().get_service_model(service).operation_model(operation).input_shape
+    report = ParamValidator().validate(params, shape)
+    return report.generate_report() if report.has_errors() else ""
+
+
+def platform_check(path, kind=None):
+    """(passed, output) of the platform's validator on ``path``, run as an operator runs it."""
+    kind = kind or kind_of(path)
+    if kind in ("kubernetes", "compose"):
+        command = ([str(VENV_BIN / "kubernetes-validate"), "--strict", "--quiet", str(path)] if kind == "kubernetes"
+                   else [str(VENV_BIN / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(path)])
+        ran = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        return ran.returncode == 0, ran.stdout + ran.stderr
+    problems = botocore_problems(kind, json.loads(path.read_text()))
+    return not problems, problems
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.relative_to(DEPLOY).as_posix())
+def test_file_is_valid_against_its_platforms_schema(path):
+    passed, output = platform_check(path)
+    assert passed, output
+
+
+@pytest.mark.parametrize("path", [
+    DEPLOY / "kubernetes/verify-schema-cronjob.yaml", DEPLOY / "ecs/verify-schema-task-definition.json",
+    DEPLOY / "ecs/verify-schema-rule.json", DEPLOY / "ecs/verify-schema-targets.json", DEPLOY / "docker-compose.yml",
+], ids=kind_of)
+def test_each_validator_refuses_a_misspelt_field(path, tmp_path):
+    """The checks above have teeth: one unknown field (a typo an orchestrator would ignore or refuse) fails."""
+    broken = tmp_path / path.name
+    if path.suffix == ".json":
+        data = json.loads(path.read_text())
+        (data["containerDefinitions"][0] if "containerDefinitions" in data else data["Targets"][0] if "Targets" in data else data)["Commmand"] = "x"
+        broken.write_text(json.dumps(data))
+    else:
+        docs = load(path)
+        if kind_of(path) == "compose":
+            docs[0]["services"]["verify-schema"]["restart_policy"] = "no"
+        else:
+            docs[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["comand"] = ["x"]
+        broken.write_text(yaml.safe_dump_all(docs))
+    passed, output = platform_check(broken, kind_of(path))
+    assert not passed, output
+
+
+# --- The scheduled checks: the same command lines, image and secrets as the migrate jobs ------------
+
+def scheduled_docs(platform):
+    return [doc for name in SCHEDULED[platform] for doc in load(DEPLOY / name)]
+
+
+def containers_running(docs, program):
+    """Each container (or compose service) whose command starts with ``program``."""
+    return [node for doc in docs for node in walk(doc)
+            if isinstance(node.get("command"), list) and node["command"][: len(program)] == program]
+
+
+def without_command(container):
+    return {key: value for key, value in container.items() if key not in ("command", "name")}
+
+
+@pytest.mark.parametrize("platform", SCHEDULED)
+def test_every_platform_schedules_both_checks_with_the_same_command_lines(platform):
+    docs = scheduled_docs(platform)
+    scheduled = sorted(c["command"] for c in containers_running(docs, ["python", "manage.py"])
+                       if c["command"][2].startswith("verify_"))
+    assert scheduled == VERIFY_COMMANDS
+
+
+@pytest.mark.parametrize("platform", SCHEDULED)
+def test_scheduled_checks_run_as_the_migrate_jobs_do(platform):
+    """Same image (or build), same environment, same secrets: only the command differs."""
+    [migrate, *_] = containers_running(platform_docs(platform), MIGRATE)
+    checks = [c for c in containers_running(scheduled_docs(platform), ["python", "manage.py"]) if c["command"][2].startswith("verify_")]
+    assert len(checks) == 2
+    for check in checks:
+        shared = without_command(migrate)
+        mine = without_command(check)
+        if platform == "compose":
+            mine.pop("profiles")  # they start from cron, never with `up`
+        if platform == "ecs":  # each task logs under its own prefix
+            for container in (shared, mine):
+                container["logConfiguration"] = {**container["logConfiguration"], "options": {
+                    k: v for k, v in container["logConfiguration"]["options"].items() if k != "awslogs-stream-prefix"}}
+        assert mine == shared, check["command"]
+
+
+def test_kubernetes_cronjobs_mount_the_secrets_of_the_migrate_job_and_never_overlap():
+    [job] = load(DEPLOY / "kubernetes" / "migrate-pre-deploy-job.yaml")
+    for name in SCHEDULED["kubernetes"]:
+        [cron] = load(DEPLOY / name)
+        pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        assert pod["volumes"] == job["spec"]["template"]["spec"]["volumes"]
+        assert pod["securityContext"] == job["spec"]["template"]["spec"]["securityContext"]
+        assert pod["restartPolicy"] == "Never" and cron["spec"]["concurrencyPolicy"] == "Forbid"
+        [rule] = cron["spec"]["jobTemplate"]["spec"]["podFailurePolicy"]["rules"]
+        # Exit 1 is a verdict (recorded): retrying finds it again. Exit 2 (could not check) is retried.
+        assert rule["action"] == "FailJob" and rule["onExitCodes"]["values"] == [1]
+
+
+def cron_fields(expression):
+    """(minute, hour) of a crontab line or an EventBridge ``cron(...)`` expression."""
+    return tuple(expression.removeprefix("cron(").removesuffix(")").split()[:2])
+
+
+def test_the_schedules_agree_across_platforms():
+    compose_header = (DEPLOY / "docker-compose.yml").read_text()
+    for check in ("verify-schema", "verify-rollups"):
+        [cron] = load(DEPLOY / "kubernetes" / f"{check}-cronjob.yaml")
+        [rule] = load(DEPLOY / "ecs" / f"{check}-rule.json")
+        [targets] = load(DEPLOY / "ecs" / f"{check}-targets.json")
+        [task] = load(DEPLOY / "ecs" / f"{check}-task-definition.json")
+        assert cron_fields(cron["spec"]["schedule"]) == cron_fields(rule["ScheduleExpression"])
+        assert cron["spec"]["timeZone"] == "Etc/UTC"  # EventBridge's cron() is UTC
+        assert targets["Rule"] == rule["Name"]
+        [target] = targets["Targets"]
+        assert target["EcsParameters"]["TaskDefinitionArn"].rsplit("/", 1)[1] == task["family"]
+        minute, hour = cron_fields(cron["spec"]["schedule"])
+        assert re.search(rf"^#\s+{re.escape(minute)} {re.escape(hour)} \* \* \*\s+docker compose .* --profile verify run --rm {check}$",
+                         compose_header, re.M), f"the compose file's crontab line for {check}"
+
+
+@pytest.mark.parametrize("command", VERIFY_COMMANDS, ids=lambda c: c[2])
+def test_scheduled_command_runs_and_records_its_verdict(command, migrated_db):
+    """The command line of every platform's schedule, as the job runs it, on a migrated database."""
+    result = manage(*command[2:], database=migrated_db)
+    assert result.returncode == 0, result.stdout + result.stderr
+    action = "schema.verify" if command[2] == "verify_schema" else "rollups.verify"
+    [[count]] = dbtools.execute(migrated_db, "SELECT count(*) FROM audit_logs WHERE action = %s", [action])
+    assert count == 1

@@ -46,12 +46,15 @@ class Chart:
     y_ticks: list
 
 
-def daily_bar_chart(values, start, end, unit, *, width=720, height=200):
-    """``values`` (date -> number, days without data left out) from ``start`` to ``end`` as a Chart."""
+def daily_bar_chart(values, start, end, unit, *, width=720, height=200, whole_numbers=False):
+    """``values`` (date -> number, days without data left out) from ``start`` to ``end`` as a Chart.
+
+    ``whole_numbers``: the values are counts, so no tick falls between two (no "0.5 errors").
+    """
     # Room for the value labels on the left, the unit above, and a date label centred under the last day.
     left, top, right, bottom = 72, 22, width - 36, height - 26
     days = [start + datetime.timedelta(days=i) for i in range((end - start).days + 1)]
-    ticks = round_ticks(max((values.get(day) or 0 for day in days), default=0))
+    ticks = round_ticks(max((values.get(day) or 0 for day in days), default=0), whole_numbers=whole_numbers)
     scale = (bottom - top) / ticks[-1]
     step = (right - left) / len(days)
     gap = min(2, step / 4)
@@ -73,13 +76,15 @@ def daily_bar_chart(values, start, end, unit, *, width=720, height=200):
     )
 
 
-def round_ticks(top_value):
+def round_ticks(top_value, whole_numbers=False):
     """0, step, 2 step, ... up to the first at or above ``top_value``; step is 1, 2 or 5 times a power of ten."""
     if top_value <= 0:
         return [0, 1]
     rough = top_value / (MAX_Y_TICKS - 1)
     power = 10 ** math.floor(math.log10(rough))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= rough)
+    if whole_numbers:
+        step = max(step, 1)
     return [i * step for i in range(math.ceil(top_value / step - 1e-9) + 1)]
 
 
