@@ -7,8 +7,12 @@ the variable and what is accepted. Messages never contain a password: the
 database URL is never echoed back.
 """
 
+import hashlib
+import hmac
 import ipaddress
 import os
+import stat
+import tempfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,6 +24,13 @@ SQLITE_SCHEMES = ("sqlite",)
 POSTGRES_ENGINE = "ecomind_core.db.backends.postgresql"
 SQLITE_ENGINE = "django.db.backends.sqlite3"
 ACCEPTED_URLS = "postgres://USER:PASSWORD@HOST:5432/NAME or sqlite:////ABSOLUTE/PATH.sqlite3"
+#: libpq's ``sslmode`` values. Only the last two check the server's certificate: with the
+#: others (``prefer`` is libpq's default) the password goes to whoever answers at the address.
+SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+VERIFYING_SSLMODES = ("verify-ca", "verify-full")
+PEM_CERTIFICATE = "-----BEGIN CERTIFICATE-----"
+#: How deploy/ marks a value the operator must fill in.
+PLACEHOLDER = "REPLACE"
 
 
 class ConfigError(ImproperlyConfigured):
@@ -34,10 +45,17 @@ def read_secret(name, default=None):
         raise ConfigError(f"{name} and {file_var} are both set: set only one of them.")
     if not path:
         return direct if direct else default
+    return read_secret_file(file_var, path)
+
+
+def read_secret_file(file_var, path):
+    """The stripped contents of ``path`` (named by ``file_var``), or ConfigError; never echoes them."""
     try:
         value = Path(path).read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise ConfigError(f"{file_var} names {path}, which cannot be read ({exc.strerror}).") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{file_var} names {path}, which is not UTF-8 text.") from None
     if not value:
         raise ConfigError(f"{file_var} names {path}, which is empty.")
     return value
@@ -61,12 +79,13 @@ def _unencoded_userinfo(url):
     return bool(_USERINFO_ENDS & set(userinfo))
 
 
-def database_from_url(url, *, password=None, schema=None):
+def database_from_url(url, *, password=None, schema=None, sslmode=None, sslrootcert=None):
     """Turn ``DATABASE_URL`` into a ``DATABASES`` entry, or raise ConfigError.
 
     Only PostgreSQL and SQLite are accepted. ``password`` (``DATABASE_PASSWORD``)
     replaces the URL's password, so the URL itself can be non-secret and the
-    password rotated on its own.
+    password rotated on its own; ``sslmode`` and ``sslrootcert``
+    (``DATABASE_SSLMODE``, ``DATABASE_SSLROOTCERT``) replace the URL's own.
     """
     if _unencoded_userinfo(url):
         raise ConfigError(
@@ -100,7 +119,87 @@ def database_from_url(url, *, password=None, schema=None):
     if password is not None:
         config["PASSWORD"] = password
     config["SCHEMA"] = schema or "public"
+    options = config.setdefault("OPTIONS", {})
+    options.update({key: value for key, value in (("sslmode", sslmode), ("sslrootcert", sslrootcert)) if value})
+    if options.get("sslmode", "prefer") not in SSLMODES:
+        raise ConfigError(f"DATABASE_URL's sslmode {options['sslmode']!r} is not one of libpq's: {', '.join(SSLMODES)}.")
     return config
+
+
+def database_tls():
+    """``(sslmode, sslrootcert)`` from ``DATABASE_SSLMODE`` and ``DATABASE_SSLROOTCERT(_FILE)``; None where unset.
+
+    ``DATABASE_SSLROOTCERT_FILE`` names the CA bundle (PEM), which libpq reads
+    at each new connection, so a renewed bundle needs no restart.
+    ``DATABASE_SSLROOTCERT`` holds the bundle itself (say, from a secret
+    store into the environment); libpq wants a file, so it is copied to one
+    in a directory only this user can write.
+    """
+    sslmode = os.environ.get("DATABASE_SSLMODE", "").strip().lower() or None
+    if sslmode and sslmode not in SSLMODES:
+        raise ConfigError(f"DATABASE_SSLMODE must be one of {', '.join(SSLMODES)}, not {sslmode!r}.")
+    bundle, path = os.environ.get("DATABASE_SSLROOTCERT", "").strip(), os.environ.get("DATABASE_SSLROOTCERT_FILE")
+    if bundle and path:
+        raise ConfigError("DATABASE_SSLROOTCERT and DATABASE_SSLROOTCERT_FILE are both set: set only one of them.")
+    if path:
+        if PEM_CERTIFICATE not in read_secret_file("DATABASE_SSLROOTCERT_FILE", path):
+            raise ConfigError(f"DATABASE_SSLROOTCERT_FILE names {path}, which holds no PEM certificate "
+                              f"({PEM_CERTIFICATE}): use the CA bundle your database provider publishes.")
+        # Not resolved: a mounted ConfigMap is a symlink that moves to each new version.
+        return sslmode, os.path.abspath(path)
+    if bundle:
+        if not bundle.startswith(PEM_CERTIFICATE):
+            raise ConfigError("DATABASE_SSLROOTCERT must hold the CA bundle itself (PEM, starting "
+                              f"{PEM_CERTIFICATE}); to name a file, set DATABASE_SSLROOTCERT_FILE instead.")
+        return sslmode, str(_private_copy(bundle + "\n"))
+    return sslmode, None
+
+
+def _private_copy(text):
+    """``text`` in a file of a directory that only this user can write (so no one else can swap the CA)."""
+    directory = Path(tempfile.gettempdir()) / f"ecomind-{os.getuid()}"
+    try:
+        directory.mkdir(mode=0o700, exist_ok=True)
+        info = os.lstat(directory)
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+            raise ConfigError(f"{directory} is not a private directory of this user: remove it, or set "
+                              "DATABASE_SSLROOTCERT_FILE instead of DATABASE_SSLROOTCERT.")
+        target = directory / f"sslrootcert-{hashlib.sha256(text.encode()).hexdigest()[:16]}.pem"
+        if not target.is_file():
+            with tempfile.NamedTemporaryFile("w", dir=directory, delete=False, encoding="utf-8") as scratch:
+                scratch.write(text)
+            os.replace(scratch.name, target)
+    except OSError as exc:
+        raise ConfigError(f"DATABASE_SSLROOTCERT could not be written to a file in {directory} ({exc.strerror}): "
+                          "set DATABASE_SSLROOTCERT_FILE instead.") from None
+    return target
+
+
+def credential_files(*, sslmode=None, sslrootcert=None):
+    """What the backend reads again at each new connection (ecomind_core/db/credentials.py), or None.
+
+    The paths of ``DATABASE_URL_FILE`` and ``DATABASE_PASSWORD_FILE`` (the
+    files Kubernetes and the Secrets Store CSI driver update in place), and
+    what re-reading the URL must keep: a fixed ``DATABASE_PASSWORD``, the TLS
+    settings. Never a secret itself.
+    """
+    files = {name: os.environ.get(name) for name in ("DATABASE_URL_FILE", "DATABASE_PASSWORD_FILE") if os.environ.get(name)}
+    if not files:
+        return None
+    return {"url_file": files.get("DATABASE_URL_FILE"), "password_file": files.get("DATABASE_PASSWORD_FILE"),
+            "password_fixed": bool(os.environ.get("DATABASE_PASSWORD")), "sslmode": sslmode, "sslrootcert": sslrootcert,
+            # What was applied at start-up, so that only a later change is applied again.
+            "seen": {name: fingerprint(read_secret_file(name, path)) for name, path in files.items()}}
+
+
+#: Keys this process's fingerprints: settings may be printed (diffsettings), and a plain
+#: hash of a weak password could be guessed offline.
+_FINGERPRINT_KEY = os.urandom(32)
+
+
+def fingerprint(text):
+    """A digest that tells whether a secret changed, without keeping a second copy of it."""
+    return hmac.new(_FINGERPRINT_KEY, text.encode(), hashlib.sha256).hexdigest()
 
 
 def positive_int(name, default):
@@ -117,10 +216,23 @@ def positive_int(name, default):
     return value
 
 
+def non_negative_int(name, default):
+    """``$NAME`` as a whole number of at least 0 (``default`` when unset)."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise ConfigError(f"{name} must be a whole number of at least 0, not {raw!r}.")
+    return int(raw)
+
+
 def ip_networks(name):
     """``$NAME`` as comma-separated IP addresses or CIDR networks (``10.0.0.0/8``), normalised."""
     networks = []
     for entry in filter(None, (part.strip() for part in os.environ.get(name, "").split(","))):
+        if entry.upper().startswith(PLACEHOLDER):
+            raise ConfigError(f"{name} still holds the deploy file's placeholder: replace it with your load balancers' "
+                              "addresses or network, e.g. 10.0.0.0/16 (docs/admin.md, \"Lockout\").")
         try:
             networks.append(str(ipaddress.ip_network(entry, strict=False)))
         except ValueError:

@@ -10,7 +10,9 @@ from pathlib import Path
 import environ
 from syzygy.constants import Stage
 
-from ecomind.config import ConfigError, database_from_url, ip_networks, positive_int, read_secret
+from ecomind.config import (
+    ConfigError, credential_files, database_from_url, database_tls, ip_networks, non_negative_int, positive_int, read_secret,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -111,15 +113,26 @@ WSGI_APPLICATION = "ecomind.wsgi.application"
 _database_url = read_secret("DATABASE_URL")
 if _database_url:
     # DATABASE_SCHEMA: the one schema the project's tables live in (default public).
+    # DATABASE_SSLMODE, DATABASE_SSLROOTCERT(_FILE): verified TLS (docs/deployment/secrets.md).
+    _sslmode, _sslrootcert = database_tls()
     _default_db = database_from_url(
-        _database_url, password=read_secret("DATABASE_PASSWORD"), schema=env.str("DATABASE_SCHEMA", default="public")
+        _database_url, password=read_secret("DATABASE_PASSWORD"), schema=env.str("DATABASE_SCHEMA", default="public"),
+        sslmode=_sslmode, sslrootcert=_sslrootcert,
     )
+    # DATABASE_URL_FILE / DATABASE_PASSWORD_FILE are read again for each new
+    # connection: a rotated password needs no restart (ecomind_core/db/credentials.py).
+    _default_db["CREDENTIAL_FILES"] = credential_files(sslmode=_sslmode, sslrootcert=_sslrootcert)
 else:
     # SQLITE_PATH moves the embedded file (tests use it to keep yours intact).
     _default_db = {"ENGINE": "django.db.backends.sqlite3", "NAME": env.str("SQLITE_PATH", default=str(BASE_DIR / "db.sqlite3"))}
 # Seconds to wait for a TCP connection before giving up (PostgreSQL only).
 if _default_db["ENGINE"] != "django.db.backends.sqlite3":
     _default_db.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", 5))
+# Persistent connections: a request reuses its process's connection for up to
+# CONN_MAX_AGE seconds (0: one per request), checked before reuse, so a
+# connection the server dropped is replaced, not failed on (docs/deployment/secrets.md).
+_default_db["CONN_MAX_AGE"] = non_negative_int("CONN_MAX_AGE", 60)
+_default_db["CONN_HEALTH_CHECKS"] = _bool("CONN_HEALTH_CHECKS", True)
 DATABASES = {"default": _default_db}
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -189,6 +202,8 @@ TRUSTED_PROXIES = ip_networks("TRUSTED_PROXIES")
 ADMIN_REQUIRE_2FA = _bool("ADMIN_REQUIRE_2FA", not DEBUG)
 # A session unused this long is over (the database session store enforces it).
 ADMIN_SESSION_IDLE_MINUTES = positive_int("ADMIN_SESSION_IDLE_MINUTES", 30)
+# How long a two-factor enrolment link works (ecomind_core/signin/enrolment_links.py).
+ADMIN_ENROLMENT_LINK_HOURS = positive_int("ADMIN_ENROLMENT_LINK_HOURS", 24)
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: a locked-out account or address is refused before any password check

@@ -27,6 +27,9 @@ class Drift:
     also: tuple = ()
     #: False: the alteration needs what only a migrated database has (the append-only trigger).
     on_legacy: bool = True
+    #: True: on the legacy side, a legacy database on which Django's, axes' and otp's migrations
+    #: were applied before (the alteration is on one of their tables).
+    legacy_with_apps: bool = False
 
 
 RUNNER = """

@@ -141,6 +141,7 @@ def test_report_is_grouped_by_table_and_json_lists_findings(migrated_db):
         "\norgs\n"
         "  ERROR   column_nullability: orgs.name\n"
         "          expected NOT NULL; found NULL\n"
+        "          catalog: pg_attribute.attnotnull\n"
         "          fix: ALTER TABLE orgs ALTER COLUMN name SET NOT NULL\n"
     ) in text.stdout
     data = verify(migrated_db, "--format", "json")
@@ -195,9 +196,9 @@ def test_unapplied_migration_is_an_error(scratch_db):
     found = summary(result)
     assert ("migration_unapplied", "ecomind_core.0002_user_password_hash", "error") in found
     assert ("column_missing", "users.password_hash", "error") in found
-    # Other apps' migrations and tables are not this project's: warnings.
-    assert ("migration_unapplied", "sessions.0001_initial", "warning") in found
-    assert ("table_missing", "django_session", "warning") in found
+    # Other applications' migrations and tables are checked the same way (staff sign-in rests on them): errors.
+    assert ("migration_unapplied", "sessions.0001_initial", "error") in found
+    assert ("table_missing", "django_session", "error") in found
 
     assert manage("migrate", "--no-input", database=scratch_db).returncode == 0
     assert verify(scratch_db, "--strict").returncode == 0  # migrated step by step: clean too
@@ -213,7 +214,7 @@ def test_migration_recorded_but_missing_on_disk(migrated_db):
     assert result.returncode == 1
     assert summary(result) == {
         ("migration_unknown", "ecomind_core.0999_from_the_future", "error"),
-        ("migration_unknown", "sessions.0999_from_the_future", "warning"),
+        ("migration_unknown", "sessions.0999_from_the_future", "error"),
     }
 
 

@@ -4,8 +4,9 @@ The catalog queries are counted with Django's ``CaptureQueriesContext`` in a
 real process pointed at a scratch database: around ``catalog.read_live`` and
 around the whole ``catalog.verify``, first with the project's tables only,
 then with 500 unrelated tables (with keys, foreign keys, unique and check
-constraints, indexes and enum types) beside them. The numbers and the very
-statements must be the same.
+constraints, indexes, enum types, triggers, rules, policies, extended
+statistics and a publication: everything the proof reads for EcoMind's own
+tables) beside them. The numbers and the very statements must be the same.
 """
 
 import json
@@ -40,12 +41,20 @@ DO $$ BEGIN
   FOR i IN 1..10 LOOP
     EXECUTE format('CREATE TYPE unrelated_kind_%s AS ENUM (''a'', ''b'')', i);
   END LOOP;
+  CREATE FUNCTION unrelated_touch() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+  CREATE PUBLICATION unrelated_cdc;
   FOR i IN 1..{EXTRA_TABLES} LOOP
     EXECUTE format(
       'CREATE TABLE unrelated_%s (id int PRIMARY KEY, parent_id int %s, name varchar UNIQUE,'
       ' kind unrelated_kind_%s, n int CHECK (n > 0), ts timestamptz)',
       i, CASE WHEN i > 1 THEN format('REFERENCES unrelated_%s (id)', i - 1) ELSE '' END, i % 10 + 1);
     EXECUTE format('CREATE INDEX unrelated_%s_kind_ts ON unrelated_%s (kind, ts DESC) WHERE n > 1', i, i);
+    EXECUTE format('CREATE TRIGGER unrelated_%s_touch BEFORE UPDATE ON unrelated_%s '
+                   'FOR EACH ROW EXECUTE FUNCTION unrelated_touch()', i, i);
+    EXECUTE format('CREATE RULE unrelated_%s_keep AS ON DELETE TO unrelated_%s WHERE OLD.n > 100 DO INSTEAD NOTHING', i, i);
+    EXECUTE format('CREATE POLICY unrelated_%s_own ON unrelated_%s USING (n > 0)', i, i);
+    EXECUTE format('CREATE STATISTICS unrelated_%s_stats ON kind, n FROM unrelated_%s', i, i);
+    EXECUTE format('ALTER PUBLICATION unrelated_cdc ADD TABLE unrelated_%s', i);
   END LOOP;
 END $$
 """
@@ -70,8 +79,8 @@ def test_postgresql_catalog_queries_do_not_grow_with_tables(migrated_db):
     few = counts(database=migrated_db)
     dbtools.execute(migrated_db, UNRELATED_POSTGRES)
     many = counts(database=migrated_db)
-    # the schema, tables, columns, constraints, indexes, triggers, rules and policies, enum types,
-    # functions, settings, shadowing tables (docs/verify_schema.md)
+    # the schema, tables (with their publications), columns, constraints, indexes, triggers, rules and
+    # policies, enum types, functions, settings, shadowing tables (docs/verify_schema.md)
     assert_same_cost(few, many, catalog_queries=11)
 
 

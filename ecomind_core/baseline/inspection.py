@@ -3,11 +3,19 @@
 Read-only: the catalog (through ``ecomind_core.catalog``), Django's migration
 records, the one-row ``alembic_version`` table and the planner's row
 estimates. No table is scanned.
+
+The proof is ``verify_schema``'s, against the initial migrations plus
+whatever other applications' migrations ``django_migrations`` already
+records (a ``migrate`` from before the guard may have built Django's
+tables): those tables are checked as strictly as EcoMind's. A table that a
+migration not yet recorded would create is refused (``table_unrecorded``):
+``migrate`` would fail on it after the baseline.
 """
 
 from dataclasses import dataclass, field
 
 from ecomind_core import catalog
+from ecomind_core.catalog.findings import ERROR, finding
 from ecomind_core.migration_safety.graph import OWNED_APPS
 
 APP = OWNED_APPS[0]
@@ -43,6 +51,8 @@ class Inspection:
     missing_tables: list = field(default_factory=list)
     #: The tables a baseline takes over.
     owned_tables: list = field(default_factory=list)
+    #: The migrations the proof compares with: the target, and other applications' recorded ones.
+    proof_nodes: list = field(default_factory=list)
 
     @property
     def blocking(self):
@@ -103,6 +113,27 @@ def _shape_and_target(alembic_version, live):
     return f"{UNKNOWN_REVISION} {alembic_version!r}", None
 
 
+def recorded_elsewhere(loader):
+    """Other applications' migrations that ``django_migrations`` records (and this code has)."""
+    return sorted(node for node in loader.applied_migrations if node[0] != APP and node in loader.graph.nodes)
+
+
+def prove(connection, loader, nodes, live=None):
+    """Every finding of the catalog against the migrations ``nodes``, and tables later migrations would create.
+
+    Returns ``(findings, check result)``.
+    """
+    result = catalog.check_catalog(connection, catalog.state_at(loader, nodes).apps, live=live)
+    later = catalog.migrated_tables(catalog.state_at(loader).apps) - set(result.expected.tables)
+    premature = later & set(result.live.other_tables)
+    findings = [f for f in result.findings if not (f.kind == "table_unowned" and f.object in premature)]
+    findings += [
+        finding("table_unrecorded", name, "absent until its migration runs", "present", table=name, severity=ERROR)
+        for name in sorted(premature)
+    ]
+    return findings, result
+
+
 def inspect(connection):
     loader, problem = catalog.load(connection)
     if problem is not None:
@@ -111,8 +142,10 @@ def inspect(connection):
     if first in loader.applied_migrations:
         return Inspection(BASELINED, migrations=sorted(n for a, n in loader.applied_migrations if a == APP))
 
-    # The initial migrations all describe the same eight tables: read them once.
-    first_state = catalog.state_at(loader, [first]).apps
+    # The initial migrations all describe the same eight tables (and other applications'
+    # recorded migrations their own): read them once.
+    elsewhere = recorded_elsewhere(loader)
+    first_state = catalog.state_at(loader, [first, *elsewhere]).apps
     live = catalog.read_live(connection, catalog.expected_catalog(first_state, connection))
     owned = catalog.owned_tables(first_state)
     present = owned & set(live.tables)
@@ -129,7 +162,7 @@ def inspect(connection):
         return inspection
     inspection.target = target
     inspection.migrations = [name for app, name in loader.graph.forwards_plan((APP, target)) if app == APP]
-    result = catalog.check_catalog(connection, catalog.state_at(loader, [(APP, target)]).apps, live=live)
-    inspection.findings = result.findings
+    inspection.proof_nodes = [(APP, target), *elsewhere]
+    inspection.findings, result = prove(connection, loader, inspection.proof_nodes, live=live)
     inspection.label_renames = _case_only_renames(result.expected.enums, live.enums)
     return inspection

@@ -23,7 +23,7 @@ from ecomind_core import catalog
 from ecomind_core.audit.records import BASELINE, BASELINE_UNDO, SYSTEM_ORG
 from ecomind_core.db.lock_timeout import ddl_lock_timeout
 
-from .inspection import APP
+from .inspection import APP, prove
 
 
 class BaselineRefused(Exception):
@@ -76,7 +76,8 @@ def record_baseline(connection, inspection, *, rename_labels, target_description
         state_apps = catalog.state_at(executor.loader, [target]).apps
         # Prove it again inside the transaction, after any renames and under
         # the lock: nothing may have changed since the inspection.
-        blocking = [f for f in catalog.check_catalog(connection, state_apps).findings if f.severity == catalog.ERROR]
+        findings, _ = prove(connection, executor.loader, inspection.proof_nodes or [target])
+        blocking = [f for f in findings if f.severity == catalog.ERROR]
         if blocking:
             raise BaselineRefused(f"the catalog changed since it was inspected ({len(blocking)} differences)")
 

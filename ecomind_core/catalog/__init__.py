@@ -7,10 +7,15 @@ One module for ``verify_schema`` and ``baseline``:
   queries whatever else the database holds.
 * ``expected_catalog(apps, connection)``: the catalog derived from a
   migration state's models.
-* ``compare(expected, live, owned_tables)``: findings.
+* ``compare(expected, live, owned_tables)``: findings (differences on
+  ``owned_tables`` are errors).
 * ``check_catalog(connection, state_apps)``: the three above for one
-  migration state; ``verify(connection)``: that for every migration on disk,
-  plus the migration state (``verify_schema``).
+  migration state, every table its migrations build counting as owned
+  (Django's, django-axes' and django-otp's too); ``verify(connection)``: that
+  for every migration on disk, plus the migration state (``verify_schema``).
+
+What is compared is "everything PostgreSQL records, except the allow-list"
+(``allowed.py``; docs/verify_schema.md).
 """
 
 from dataclasses import dataclass
@@ -43,12 +48,26 @@ class CheckResult:
     findings: list
 
 
+def migrated_tables(state_apps):
+    """Every table the migrations of ``state_apps`` build: differences on them are errors.
+
+    Not only EcoMind's eight: staff sign-in rests on Django's, django-axes'
+    and django-otp's tables (a unique username, lockout counts, devices), so
+    their drift is as dangerous (docs/verify_schema.md).
+    """
+    return {
+        model._meta.db_table
+        for model in state_apps.get_models(include_auto_created=True)
+        if model._meta.managed and not model._meta.proxy and not model._meta.swapped
+    }
+
+
 def check_catalog(connection, state_apps, live=None):
     """Compare ``connection``'s live catalog with what ``state_apps`` describe."""
     expected = expected_catalog(state_apps, connection)
     live = read_live(connection, expected) if live is None else live
-    owned = owned_tables(state_apps)
-    return CheckResult(live, expected, owned, compare(expected, live, owned))
+    checked = migrated_tables(state_apps)
+    return CheckResult(live, expected, checked, compare(expected, live, checked))
 
 
 def verify(connection):
@@ -70,5 +89,5 @@ def verify_at(connection, target):
 
 __all__ = [
     "ERROR", "KINDS", "WARNING", "OWNED_APPS", "CheckResult", "Finding", "check_catalog", "compare", "expected_catalog",
-    "has_errors", "load", "owned_tables", "read_live", "state_at", "verify", "verify_at",
+    "has_errors", "load", "migrated_tables", "owned_tables", "read_live", "state_at", "verify", "verify_at",
 ]

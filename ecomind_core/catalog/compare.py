@@ -2,11 +2,13 @@
 
 Nothing here knows a kind of object: each object says how it is matched and
 what it compares (``objects.py``), and each finding kind its severity and
-hint (``findings.KINDS``). The severity rule is in ``findings``.
+hint (``findings.KINDS``). The severity rule is in ``findings``; which
+settings matter, in ``database_settings``.
 """
 
 from collections import Counter
 
+from .database_settings import verdict
 from .findings import KINDS, UNOWNED_KINDS, Finding, finding
 from .objects import show
 
@@ -18,14 +20,16 @@ class _Comparison:
     def __init__(self, expected, live, owned_tables):
         self.expected, self.live, self.owned = expected, live, set(owned_tables)
         self.findings = []
+        #: Catalog column -> [(object, value, table)] of columns this release does not know.
+        self.unknown = {}
 
-    def add(self, kind, obj, expected, actual, table, hint=None, **hint_names):
+    def add(self, kind, obj, expected, actual, table, hint=None, catalog_column=None, **hint_names):
         if kind is None:
             return
         hint_names.setdefault("name", obj)
         self.findings.append(finding(
             kind, obj, show(expected), show(actual), table=table, owned_tables=self.owned, hint=hint,
-            schema=self.live.schema, **hint_names,
+            catalog_column=catalog_column, schema=self.live.schema, **hint_names,
         ))
 
     def run(self):
@@ -37,6 +41,7 @@ class _Comparison:
                 self.compare_object(table, live, table=name)
                 for part in table.PARTS:
                     self.compare_parts(getattr(table, part), getattr(live, part), table=name)
+                self.compare_publications(live)
         self.compare_unowned_tables()
         self.compare_owners()
         self.compare_parts(list(self.expected.enums.values()), list(self.live.enums.values()), table=None,
@@ -44,21 +49,32 @@ class _Comparison:
         self.compare_parts(list(self.expected.functions.values()), list(self.live.functions.values()), table=None,
                            table_of=self.function_table, report_unexpected=False)
         for setting in self.live.settings:
-            self.add("setting_replication_role", setting.label(None), "origin", setting.value, None)
+            found = verdict(setting)
+            if found:
+                self.add(found.kind, setting.label(None), found.expected, setting.value, None, hint=found.hint,
+                         catalog_column="pg_db_role_setting.setconfig" if setting.source != "this session" else None)
         for qualified, table in self.live.shadowing:
             self.add("table_shadowed", qualified, f"{self.live.schema}.{table}", qualified, table)
+        self.report_unknown_columns()
         return self.findings
 
     # -- generic ---------------------------------------------------------------
     def compare_object(self, want, have, table):
+        # The live object's name where the models leave it to the database (a field's unique=True).
+        name = want.name or getattr(have, "name", None)
         for row, expected, actual in want.differences(have):
             kind = row.finding or want.CHANGED
             # Say which attribute, unless the finding kind is about this one attribute only.
-            shared = sum(1 for other in want.COMPARED if (other.finding or want.CHANGED) == kind) > 1
+            shared = row.labelled or sum(1 for other in want.COMPARED if (other.finding or want.CHANGED) == kind) > 1
             detail = (f"{row.label}: {row.show(expected)}", f"{row.label}: {row.show(actual)}") if shared else (
                 row.show(expected), row.show(actual))
-            self.add(kind, want.label(table), *detail, table, name=want.name,
-                     **self.hint_names(want, row, expected, actual))
+            hint = self.special_hint(row, expected, actual)
+            if hint is None and row.hint:
+                hint = row.hint.format(table=table, name=name)
+            self.add(kind, want.label(table), *detail, table, hint=hint, catalog_column=", ".join(row.columns) or None,
+                     name=name)
+        for column, value in want.unknown_columns(have).items():
+            self.unknown.setdefault(column, []).append((want.label(table), value, table))
 
     def compare_parts(self, expected_items, live_items, table, table_of=None, report_unexpected=True):
         """Match expected objects with live ones by key; report missing, changed and unexpected."""
@@ -78,10 +94,27 @@ class _Comparison:
             self.add(found.UNEXPECTED, found.label(owner), "absent", found.describe(), owner, name=found.name)
 
     @staticmethod
-    def hint_names(obj, row, expected, actual):
+    def special_hint(row, expected, actual):
         if row.finding == "enum_labels" and [label.lower() for label in actual] == list(expected):
-            return {"hint": "labels differ only in case: `manage.py baseline --rename-enum-labels` renames them in place"}
-        return {}
+            return "labels differ only in case: `manage.py baseline --rename-enum-labels` renames them in place"
+        return None
+
+    def compare_publications(self, live):
+        """A publication that makes PostgreSQL refuse the table's UPDATEs and DELETEs (the worker's upserts)."""
+        for publication in live.publications:
+            if publication.blocks_writes:
+                self.add("publication_blocks_writes", publication.label(live.name), "UPDATE and DELETE allowed",
+                         publication.blocks_writes, live.name, publication=publication.name,
+                         catalog_column="pg_class.relreplident, pg_publication_rel.prqual, pg_publication_rel.prattrs")
+
+    def report_unknown_columns(self):
+        """One error per catalog column this release neither compares nor allows (a newer PostgreSQL's)."""
+        for column, seen in sorted(self.unknown.items()):
+            seen = sorted(seen, key=lambda entry: entry[0])
+            shown = "; ".join(f"{obj}: {show(value)}" for obj, value, _ in seen[:3])
+            more = f" (and {len(seen) - 3} more)" if len(seen) > 3 else ""
+            self.add("catalog_column_unreviewed", column, "a column this release compares or allows",
+                     f"{shown}{more}", None, catalog_column=column)
 
     # -- across tables ---------------------------------------------------------
     def compare_unowned_tables(self):

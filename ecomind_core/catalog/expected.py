@@ -19,9 +19,13 @@ from .objects import (
     Catalog, Check, Column, Enum, Exclusion, ForeignKey, Function, Index, PrimaryKey, Table, Trigger, Unique,
     normalise_space, normalise_sql,
 )
+from .postgres_defaults import defaults
 from .types import normalise
 
-_FUNCTION = re.compile(r"CREATE OR REPLACE FUNCTION\s+([^\s(]+)\s*\(.*?\)\s*RETURNS\s+\w+\s+AS\s+\$\$(.*?)\$\$", re.DOTALL)
+_FUNCTION = re.compile(
+    r"CREATE OR REPLACE FUNCTION\s+([^\s(]+)\s*\(.*?\)\s*RETURNS\s+\w+\s+AS\s+\$\$(.*?)\$\$\s*LANGUAGE\s+(\w+)",
+    re.DOTALL | re.IGNORECASE,
+)
 AUTO_FIELDS = (AutoField, BigAutoField, SmallAutoField)
 
 
@@ -132,13 +136,19 @@ class TableBuilder:
 
 
 class PostgresTableBuilder(TableBuilder):
+    """What ``migrate`` builds on PostgreSQL, including what PostgreSQL records for it unasked (postgres_defaults)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.table.catalog = defaults("table")
+
     def column(self, field, db_type):
         default = "" if field.db_default is NOT_PROVIDED else normalise_sql(
             _compile(self.model, self.editor, expression=field._db_default_expression))
         identity = "by default" if isinstance(field, AUTO_FIELDS) else ""
         return Column(
             field.column, db_type, field.null and not field.primary_key, None, getattr(field, "db_collation", None) or "",
-            default, "", identity,
+            default, "", identity, defaults("column"),
         )
 
     def add_field(self, field):
@@ -149,7 +159,8 @@ class PostgresTableBuilder(TableBuilder):
             self.catalog.enums[field.enum_name] = Enum(field.enum_name, tuple(field.labels))
         check = field.db_parameters(connection=self.connection)["check"]
         if check:
-            self.table.checks.append(Check(f"{self.meta.db_table}_{field.column}_check", normalise_sql(check)))
+            self.table.checks.append(Check(f"{self.meta.db_table}_{field.column}_check", normalise_sql(check), True,
+                                           defaults("check")))
         if (field.db_index or field.unique) and self.editor._create_like_index_sql(self.model, field) is not None:
             opclass = "varchar_pattern_ops" if field.db_type(self.connection).startswith("varchar") else "text_pattern_ops"
             name = self.editor._create_index_name(self.meta.db_table, [field.column], suffix="_like")
@@ -165,25 +176,25 @@ class PostgresTableBuilder(TableBuilder):
         # Django 5.2 never writes ON DELETE: the database default applies.
         return ForeignKey(
             name, (field.column,), target.model._meta.db_table, (target.column,), "NO ACTION", "NO ACTION",
-            deferred, deferred, True, self.catalog.schema, "SIMPLE",
+            deferred, deferred, True, self.catalog.schema, "SIMPLE", True, defaults("foreign_key"),
         )
 
     def unique(self, name, columns, deferrable=False, nulls_distinct=True, include=()):
-        return Unique(name, columns, deferrable, nulls_distinct, include)
+        return Unique(name, columns, deferrable, nulls_distinct, include, defaults("unique"))
 
     def primary_key(self, columns):
         # PostgreSQL names a primary key declared in CREATE TABLE <table>_pkey.
-        return PrimaryKey(f"{self.meta.db_table}_pkey", columns)
+        return PrimaryKey(f"{self.meta.db_table}_pkey", columns, False, (), defaults("primary_key"))
 
     def index(self, name, keys, unique=False, predicate=None, opclasses=(), include=(), method="btree"):
         opclasses = opclasses or ((None,) * len(keys or ()))
-        return Index(name, keys, unique, method, normalise_sql(predicate) or "", opclasses, include, True,
-                     (None,) * len(keys or ()))
+        return Index(name, keys, unique, method, normalise_sql(predicate) or "", opclasses, include,
+                     (None,) * len(keys or ()), defaults("index"))
 
     def add_other_constraint(self, constraint):
         if isinstance(constraint, CheckConstraint):
             self.table.checks.append(Check(constraint.name, normalise_sql(
-                _compile(self.model, self.editor, condition=constraint.condition))))
+                _compile(self.model, self.editor, condition=constraint.condition)), True, defaults("check")))
         else:  # ExclusionConstraint (django.contrib.postgres): matched by name
             self.table.exclusions.append(Exclusion(constraint.name))
 
@@ -199,19 +210,31 @@ class PostgresTableBuilder(TableBuilder):
         kwargs = {**sql.defaults, **sql.kwargs}
         events = " OR ".join(sorted(kwargs["operation"].split(" OR ")))
         condition = re.sub(r"^\s*WHEN\s*", "", kwargs.get("condition", ""), flags=re.IGNORECASE)
-        bodies = {}
-        for name, body in _FUNCTION.findall(str(sql)):
+        for name, body, language in _FUNCTION.findall(str(sql)):
             qualified = _unquote(name) if "." in name else f"{self.catalog.schema}.{name}"
-            bodies[qualified] = normalise_space(body)
-            self.catalog.functions[qualified] = Function(qualified, bodies[qualified], self.meta.db_table)
+            self.catalog.functions[qualified] = Function(
+                qualified, normalise_space(body), self.meta.db_table, language.lower(), defaults("function"))
         function = f"{self.catalog.schema}.{kwargs['pgid']}"
         return Trigger(kwargs["pgid"], f"{kwargs['when']} {events}", kwargs["level"], "origin",
-                       normalise_sql(condition) or "", function)
+                       normalise_sql(condition) or "", function, defaults("trigger", drop=self.undeclared(kwargs)))
+
+    @staticmethod
+    def undeclared(kwargs):
+        """Trigger catalog columns whose value depends on options this builder does not derive (not compared then)."""
+        drop = set()
+        if kwargs.get("referencing"):
+            drop |= {"pg_trigger.tgoldtable", "pg_trigger.tgnewtable"}
+        if kwargs.get("timing") or kwargs.get("constraint"):
+            drop |= {f"pg_trigger.{c}" for c in ("tgconstrrelid", "tgconstrindid", "tgconstraint", "tgdeferrable",
+                                                  "tginitdeferred")}
+        if " OF " in kwargs.get("operation", "").upper():
+            drop.add("pg_trigger.tgattr")
+        return drop
 
 
 class SQLiteTableBuilder(TableBuilder):
     unknown_table = dict(persistence=None, partitioning=None, parents=None, children=None, row_security=None,
-                         forced_row_security=None)
+                         forced_row_security=None, kind=None, access_method=None)
     unknown_column = dict(collation=None, default=None, generated=None, identity=None)
 
     def column(self, field, db_type):
@@ -235,7 +258,7 @@ class SQLiteTableBuilder(TableBuilder):
         return PrimaryKey(None, columns, None, None)
 
     def index(self, name, keys, unique=False, predicate=None, opclasses=(), include=(), method=None):
-        return Index(name, keys, unique, None, normalise_sql(predicate) or "", None, include, None, None)
+        return Index(name, keys, unique, None, normalise_sql(predicate) or "", None, include, None)
 
 
 BUILDERS = {"postgresql": PostgresTableBuilder, "sqlite": SQLiteTableBuilder}

@@ -1,11 +1,13 @@
 """Findings, and the registry of every kind of finding with its severity and hint.
 
-The severity rule: a difference on a table the project owns (its models'
-tables) is an error; on anything it does not own (other apps' tables, tables
-no model describes such as the legacy ``alembic_version``, enum types no
-owned column uses) it is a warning. A kind may fix its severity instead:
-settings that switch triggers off are errors wherever they are set; a table's
-owner is only ever a warning.
+The severity rule: a difference on a table that a migration of any installed
+application builds (EcoMind's eight, and Django's, django-axes' and
+django-otp's, on which staff sign-in rests) is an error; on anything no
+migration describes (tables such as the legacy ``alembic_version``, enum
+types no column uses) it is a warning. A kind may fix its severity instead:
+harmful settings are errors wherever they are set; a table's owner, a
+publication that does not block writes, risky and unknown settings are
+only ever warnings.
 
 Hints are templates over the finding: ``{table}``, ``{name}`` (the object's
 own name), ``{expected}``, ``{actual}``, ``{schema}``.
@@ -28,6 +30,8 @@ class Finding:
     hint: str
     #: The table it belongs to, for grouping the report (None: database-wide).
     table: str | None = None
+    #: The catalog column(s) that differ ("pg_index.indisready"), when one attribute differs.
+    catalog_column: str | None = None
 
     def as_dict(self):
         return asdict(self)
@@ -61,6 +65,15 @@ KINDS = {kind.name: kind for kind in (
     Kind("table_row_security", "ALTER TABLE {table} DISABLE ROW LEVEL SECURITY (and NO FORCE ROW LEVEL SECURITY)"),
     Kind("table_owner", "ALTER TABLE {table} OWNER TO {expected}, so one role owns every EcoMind table", WARNING),
     Kind("table_shadowed", "drop or rename {name}: clients that do not name the schema reach it instead of {schema}.{table}"),
+    Kind("table_kind", "recreate {table} as the migrations define it and move its rows back"),
+    Kind("table_access_method", "ALTER TABLE {table} SET ACCESS METHOD {expected}"),
+    Kind("table_changed", "recreate {table} as the migrations define it"),
+    Kind("publication_unexpected", "a publication publishes it; writes still work (its replica identity can be sent): "
+                            "left to the operator", WARNING),
+    Kind("publication_blocks_writes", "ALTER PUBLICATION {publication} DROP TABLE {table}, or publish the replica "
+                                      "identity's columns (docs/verify_schema.md)"),
+    Kind("table_unrecorded", "a migration not yet recorded would create it, and `migrate` would fail: drop or "
+                             "rename the table, or record that migration first (docs/runbooks/baselining.md)"),
     # columns
     Kind("column_missing", "run `manage.py migrate`, or add the column back"),
     Kind("column_unexpected", "no model field describes this column: add one in a migration, or drop it"),
@@ -72,6 +85,7 @@ KINDS = {kind.name: kind for kind in (
     Kind("column_default", "ALTER TABLE {table} ALTER COLUMN {name} SET DEFAULT / DROP DEFAULT as the models say"),
     Kind("column_generated", "a generated column refuses the values clients write: recreate {table}.{name} as a plain column"),
     Kind("column_identity", "ALTER TABLE {table} ALTER COLUMN {name} ADD / DROP IDENTITY as the models say"),
+    Kind("column_changed", "recreate {table}.{name} as the migrations define it"),
     # constraints and indexes
     Kind("primary_key_missing", "ALTER TABLE {table} ADD PRIMARY KEY {expected}"),
     Kind("primary_key_changed", "recreate the primary key as the migrations define it"),
@@ -101,6 +115,13 @@ KINDS = {kind.name: kind for kind in (
     Kind("policy_unexpected", "DROP POLICY {name} ON {table} (a policy hides rows from roles it does not match)"),
     Kind("setting_replication_role", "no trigger and no foreign key fires under it: RESET session_replication_role "
                                      "where it is set (ALTER DATABASE / ALTER ROLE ... RESET)", ERROR),
+    Kind("setting_harmful", "RESET it where it is set (ALTER DATABASE / ALTER ROLE ... RESET)", ERROR),
+    Kind("setting_risky", "RESET it where it is set if that is not meant", WARNING),
+    Kind("setting_unreviewed", "check what it does, then RESET it or add it to the allow-list", WARNING),
+    # the catalog itself
+    Kind("catalog_column_unreviewed", "this PostgreSQL records something this release does not compare: run the release "
+                                   "that knows it, or decide it (allowed.py or postgres_defaults.py, "
+                                   "docs/verify_schema.md)", ERROR),
     # enum types
     Kind("enum_missing", "run `manage.py migrate`, or recreate the type"),
     Kind("enum_labels", "ALTER TYPE {name} RENAME VALUE / ADD VALUE to make the labels {expected}"),
@@ -119,13 +140,15 @@ KINDS = {kind.name: kind for kind in (
 UNOWNED_KINDS = ("table_unowned", "enum_unowned")
 
 
-def finding(kind_name, obj, expected, actual, *, table=None, owned_tables=(), severity=None, hint=None, **names):
-    """A Finding of a registered kind; the hint is filled from the registry's template."""
+def finding(kind_name, obj, expected, actual, *, table=None, owned_tables=(), severity=None, hint=None,
+            catalog_column=None, **names):
+    """A Finding of a registered kind; the hint is filled from the registry's template unless given."""
     kind = KINDS[kind_name]
     fill = {"table": table, "name": obj, "expected": expected, "actual": actual, **names}
     if hint is None:
         hint = kind.hint(fill) if callable(kind.hint) else kind.hint.format(**fill)
-    return Finding(kind_name, obj, expected, actual, severity or kind.severity_for(table, owned_tables), hint, table)
+    return Finding(kind_name, obj, expected, actual, severity or kind.severity_for(table, owned_tables), hint, table,
+                   catalog_column)
 
 
 def has_errors(findings, strict=False):

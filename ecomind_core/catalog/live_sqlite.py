@@ -45,7 +45,7 @@ _PREDICATE = re.compile(r"\bWHERE\b(.*)$", re.IGNORECASE | re.DOTALL)
 
 #: What SQLite cannot tell, left unknown so that it is not compared.
 _UNKNOWN_TABLE = dict(persistence=None, partitioning=None, parents=None, children=None, row_security=None,
-                      forced_row_security=None)
+                      forced_row_security=None, kind=None, access_method=None)
 _UNKNOWN_COLUMN = dict(collation=None, default=None, generated=None, identity=None)
 
 
@@ -123,5 +123,5 @@ def _add_index(table, create_sql, name, unique, origin, index_sql, keys):
         return
     table.indexes.append(Index(
         name, columns, bool(unique), None, normalise_sql(predicate.group(1).strip()) if predicate else "",
-        None, (), None, None,
+        None, (), None,
     ))

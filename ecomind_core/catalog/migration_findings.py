@@ -10,10 +10,10 @@ from django.db.migrations.autodetector import MigrationAutodetector
 from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.state import ProjectState
 
-from ecomind_core.migration_safety.graph import OWNED_APPS, applied_migrations, state_at
+from ecomind_core.migration_safety.graph import applied_migrations, state_at
 from ecomind_core.migration_safety.stages import split_unapplied
 
-from .findings import ERROR, WARNING, finding
+from .findings import ERROR, finding
 
 
 def load(connection):
@@ -34,7 +34,9 @@ def load(connection):
 
 
 def _severity(app_label):
-    return ERROR if app_label in OWNED_APPS else WARNING
+    # Every installed application's migrations build tables that are checked as errors
+    # (catalog.migrated_tables): an unapplied one is as much drift as a missing table.
+    return ERROR
 
 
 def migration_findings(connection, loader):

@@ -53,10 +53,12 @@ def render_text(findings, target, verbosity=1):
         for f in groups[group]:
             lines.append(f"  {f.severity.upper():7} {f.kind}: {f.object}")
             lines.append(f"          expected {f.expected}; found {f.actual}")
+            if f.catalog_column:
+                lines.append(f"          catalog: {f.catalog_column}")
             lines.append(f"          fix: {f.hint}")
     return "\n".join(lines) + "\n"
 
 
 def render_json(findings):
-    fields = ("kind", "object", "expected", "actual", "severity", "hint", "table")
+    fields = ("kind", "object", "expected", "actual", "severity", "hint", "table", "catalog_column")
     return json.dumps([{k: f.as_dict()[k] for k in fields} for f in findings], indent=2, default=str) + "\n"

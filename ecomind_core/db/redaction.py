@@ -8,6 +8,8 @@ import re
 
 from django.db import connections
 
+from ecomind_core.db.tls import certificate_hint
+
 
 def describe(using="default"):
     """``postgresql://user:***@host:port/name`` (password masked) or ``sqlite file PATH``."""
@@ -34,5 +36,11 @@ def redact(text, using="default"):
 
 def connection_problem(exc, using="default"):
     """One line explaining why ``using`` could not be reached, password-free."""
-    detail = " ".join(str(exc).split()) or type(exc).__name__
-    return redact(f"cannot connect to {describe(using)}: {detail}", using)
+    # libpq repeats its line for each attempt (TLS, then plain): say it once.
+    lines = []
+    for line in (" ".join(line.split()) for line in str(exc).splitlines()):
+        if line and not any(kept.endswith(line) for kept in lines):
+            lines.append(line)
+    detail = " ".join(lines) or type(exc).__name__
+    hint = certificate_hint(detail)
+    return redact(f"cannot connect to {describe(using)}: {detail}{f'; {hint}' if hint else ''}", using)

@@ -49,8 +49,13 @@ STATES = {
     "unapplied": "is not applied", "post_deploy_pending": "waits for the post-deploy step",
     "unknown": "is applied but not in this code", "state_unreadable": "state cannot be read", "unmigrated": "have changes no migration holds",
     "replication_role": "switches triggers and foreign keys off",
+    "kind": "is another kind of table", "access_method": "uses another access method",
+    "blocks_writes": "makes PostgreSQL refuse UPDATE and DELETE",
+    "harmful": "changes every transaction", "risky": "can cancel statements or lose the last commits",
+    "unreviewed": "has not been reviewed by this release", "unrecorded": "exists before the migration that creates it",
 }
-NOUNS = {"primary_key": "Primary key", "foreign_key": "Foreign key", "models": "The models", "setting": "A setting"}
+NOUNS = {"primary_key": "Primary key", "foreign_key": "Foreign key", "models": "The models", "setting": "A setting",
+         "publication": "Publication", "catalog_column": "Catalog column"}
 
 
 def plain_words(finding):

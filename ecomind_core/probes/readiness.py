@@ -4,7 +4,17 @@ migration this release needs before serving applied?
 Cheap enough for a probe every few seconds: the migration graph is read from
 disk once per process, and each probe runs one query (``SELECT app, name FROM
 django_migrations``) on a connection of the probe's own, kept open between
-probes, under a ``statement_timeout``. Which unapplied migrations matter is
+probes, under a ``statement_timeout``.
+
+A kept connection proves nothing about signing in: after a password
+rotation nobody finished, open sessions go on working while every new
+connection of the app is refused. So at least every
+:data:`FRESH_CONNECTION_EVERY` seconds the probe closes its connection and
+signs in again, with the credentials the app would use now (the backend
+reads the secret files again for each new connection:
+ecomind_core/db/credentials.py); a refusal makes it "unavailable".
+
+Which unapplied migrations matter is
 :func:`ecomind_core.migration_safety.stages.unapplied_before_serving`: post-deploy
 ones (a column drop) may be pending while the release serves.
 
@@ -19,6 +29,7 @@ behind it.
 import copy
 import functools
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as DeadlineMissed
 from dataclasses import dataclass
@@ -34,6 +45,8 @@ from ecomind_core.migration_safety.stages import unapplied_before_serving
 DEADLINE = 1.5
 #: The probe's query gives up after this long on the server (e.g. behind a lock).
 STATEMENT_TIMEOUT_MS = 1000
+#: Seconds after which the probe signs in afresh rather than reuse its connection.
+FRESH_CONNECTION_EVERY = 10.0
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +95,7 @@ class ReadinessCheck:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="readyz")
         self._late = None  # a check that missed its deadline and is still running
         self._connection = None  # opened and used in the executor's thread only
+        self._signed_in_at = None  # when that connection signed in (time.monotonic())
         self._last_body = None
 
     def __call__(self):
@@ -108,6 +122,8 @@ class ReadinessCheck:
     def _applied_migrations(self):
         if self._connection is None:
             self._connection = self._new_connection()
+        if self._connection.connection is not None and time.monotonic() - self._signed_in_at >= FRESH_CONNECTION_EVERY:
+            self._connection.close()  # sign in again: the credentials may have changed, or stopped working
         reused = self._connection.connection is not None
         try:
             return self._query_applied()
@@ -120,6 +136,9 @@ class ReadinessCheck:
         return self._query_applied()
 
     def _query_applied(self):
+        if self._connection.connection is None:
+            self._connection.ensure_connection()
+            self._signed_in_at = time.monotonic()
         with self._connection.cursor() as cursor:
             try:
                 cursor.execute("SELECT app, name FROM django_migrations")

@@ -4,8 +4,13 @@
   only from ``TRUSTED_PROXIES``;
 * ``lockout``: the page django-axes shows after repeated failures;
 * ``two_factor``: django-otp devices, codes and recovery codes;
-* ``audit``: one audit row per sign-in, failed sign-in, sign-out and lockout.
+* ``enrolment_links``: one-time, expiring links with which staff set up
+  two-factor sign-in themselves; ``enrolment_pages``: the pages such a link
+  opens (password, the QR code drawn by ``qr_code``, recovery codes once);
+* ``audit``: one audit row per sign-in, failed sign-in, sign-out and lockout;
+* ``proxy_check``: ``check --deploy`` without ``TRUSTED_PROXIES``.
 
-The login form and the audit log's "Sign-ins" filter are in the admin
-(``ecomind_core/admin/login.py``, ``audit_logs.py``).
+The login form, the audit log's "Sign-ins" filter and the superusers' page
+that issues enrolment links are in the admin (``ecomind_core/admin/login.py``,
+``audit_logs.py``, ``enrolment_links.py``).
 """

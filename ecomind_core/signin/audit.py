@@ -22,10 +22,11 @@ from ecomind_core.audit.records import SYSTEM_ORG, record
 from ecomind_core.signin.client_address import client_address
 
 LOGIN, LOGIN_FAILED, LOGOUT, LOCKOUT = "auth.login", "auth.login_failed", "auth.logout", "auth.lockout"
-#: Written by the commands that change sign-in state (unlock_staff, enrol_totp).
-UNLOCK, ENROL = "auth.unlock", "auth.enrol_totp"
+#: Written by the commands that change sign-in state (unlock_staff, enrol_totp), by an
+#: enrolment confirmed through a link, and by issuing that link (enrolment_links.py).
+UNLOCK, ENROL, ENROLMENT_LINK = "auth.unlock", "auth.enrol_totp", "auth.enrolment_link"
 #: Every sign-in action: the audit log's "Sign-ins" filter (an index lookup on (action, ts) each).
-ACTIONS = (LOGIN, LOGIN_FAILED, LOGOUT, LOCKOUT, UNLOCK, ENROL)
+ACTIONS = (LOGIN, LOGIN_FAILED, LOGOUT, LOCKOUT, UNLOCK, ENROL, ENROLMENT_LINK)
 RESOURCE = "admin"
 USER_AGENT_CHARS = 200
 
@@ -38,7 +39,8 @@ def _over_http(request):
     return request is not None and request.method is not None
 
 
-def _client(request, username):
+def client(request, username):
+    """The username, client address and user agent of ``request``, as every sign-in row has them."""
     return {
         "username": username,
         "address": client_address(request),
@@ -58,7 +60,7 @@ def _record(action, details):
 def on_logged_in(sender, request, user, **kwargs):
     if _over_http(request):
         device = getattr(user, "otp_device", None)
-        _record(LOGIN, {**_client(request, user.get_username()), "staff": staff(user),
+        _record(LOGIN, {**client(request, user.get_username()), "staff": staff(user),
                         "second_factor": device.name if device else None})
 
 
@@ -67,19 +69,19 @@ def on_login_failed(sender, credentials, request=None, reason="password", **kwar
         return
     failures, limit = _failures(request), settings.AXES_FAILURE_LIMIT
     # Past the limit before this attempt: the lock refused it, no password was checked.
-    _record(LOGIN_FAILED, {**_client(request, credentials.get("username")),
+    _record(LOGIN_FAILED, {**client(request, credentials.get("username")),
                            "reason": "locked_out" if failures > limit else reason, "locked": failures >= limit})
 
 
 def on_logged_out(sender, request, user, **kwargs):
     if _over_http(request) and user is not None:
-        _record(LOGOUT, {**_client(request, user.get_username()), "staff": staff(user)})
+        _record(LOGOUT, {**client(request, user.get_username()), "staff": staff(user)})
 
 
 def on_locked_out(sender, request, username, **kwargs):
     # Axes signals on every attempt while locked; the trail wants the moment the lock began.
     if _over_http(request) and _failures(request) == settings.AXES_FAILURE_LIMIT:
-        _record(LOCKOUT, {**_client(request, username), "failures": settings.AXES_FAILURE_LIMIT,
+        _record(LOCKOUT, {**client(request, username), "failures": settings.AXES_FAILURE_LIMIT,
                           "minutes": settings.ADMIN_LOCKOUT_MINUTES})
 
 

@@ -9,11 +9,22 @@ left were written by the client and prove nothing.
 
 Used for the sign-in lockout (``AXES_CLIENT_IP_CALLABLE``) and the sign-in
 audit rows, so both name the same address.
+
+A header from a peer that is not trusted is ignored, and said once per peer
+in the log, naming ``TRUSTED_PROXIES``: behind a load balancer that nobody
+listed, every client has the balancer's address, and one person's failed
+sign-ins lock out every staff member.
 """
 
 import ipaddress
+import logging
 
 from django.conf import settings
+
+logger = logging.getLogger(__name__)
+#: Peers already warned about, per process; bounded, since anyone can send the header.
+_warned_peers = set()
+WARNED_PEERS_LIMIT = 1000
 
 
 def _address(text):
@@ -32,6 +43,8 @@ def client_address(request):
     peer = request.META.get("REMOTE_ADDR") or None
     networks = [ipaddress.ip_network(network) for network in settings.TRUSTED_PROXIES]
     if not _trusted(_address(peer), networks):
+        if request.META.get("HTTP_X_FORWARDED_FOR"):
+            _warn_untrusted(peer)
         return peer
     hops = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
     for hop in reversed([hop.strip() for hop in hops if hop.strip()]):
@@ -41,3 +54,14 @@ def client_address(request):
         if not _trusted(address, networks):
             return str(address)
     return peer
+
+
+def _warn_untrusted(peer):
+    if peer in _warned_peers or len(_warned_peers) >= WARNED_PEERS_LIMIT:
+        return
+    _warned_peers.add(peer)
+    logger.warning(
+        "X-Forwarded-For from %s ignored: that peer is not in TRUSTED_PROXIES. If it is your load balancer, add its "
+        "address or network to TRUSTED_PROXIES; until then every client behind it shares its address and its "
+        "sign-in lockout (docs/admin.md).", peer,
+    )

@@ -18,7 +18,7 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError
 
 from ecomind_core.audit.schema_changes import actor
-from ecomind_core.baseline import inspection
+from ecomind_core.baseline import inspection, writability
 from ecomind_core.baseline.recording import BaselineRefused, last_baseline, record_baseline, remove_baseline
 from ecomind_core.catalog.report import render_text
 from ecomind_core.db.lock_timeout import is_lock_timeout, parse_duration
@@ -84,7 +84,13 @@ class Command(DatabaseCommand):
         if found.shape == inspection.BASELINED:
             self.stdout.write("Already baselined: nothing to do.")
             return
+        cannot_write = self.write_obstacles(found, rename_labels)
         self.refuse_unless_adoptable(found, rename_labels)
+        if cannot_write:
+            raise cannot_run(
+                f"this role cannot write {self.target()}, so a baseline would fail: {'; '.join(cannot_write)}. "
+                "Nothing was written; run baseline as a role that can (docs/runbooks/baselining.md)."
+            )
         if self.dry_run:
             self.stdout.write("Dry run: nothing was written. Run again without --dry-run to adopt.")
             return
@@ -111,6 +117,16 @@ class Command(DatabaseCommand):
         self.stdout.write(self.style.SUCCESS(
             f"Adopted ({found.shape}): recorded {', '.join(found.migrations)}. Run `manage.py migrate` for what comes after."
         ))
+
+    def write_obstacles(self, found, rename_labels):
+        """Why this role could not record the baseline, each said on its own line ([]: it could)."""
+        if found.target is None:
+            return []
+        with self.database_errors("check what this role may write"):
+            obstacles = writability.obstacles(self.connection, found, rename_labels)
+        for obstacle in obstacles:
+            self.stdout.write(f"This role cannot write the database: {obstacle}")
+        return obstacles
 
     def show(self, found, rename_labels):
         self.stdout.write(f"Shape found: {found.shape}")

@@ -1,4 +1,7 @@
-"""Enrol a staff account for two-factor sign-in: an authenticator-app key and recovery codes.
+"""Enrol a staff account for two-factor sign-in in this terminal: for recovery where no browser can be used.
+
+The usual way is ``enrolment_link``: the staff member gets the key in their
+own browser, and it never sits in a terminal. This command prints it.
 
     python manage.py enrol_totp alice             # first enrolment
     python manage.py enrol_totp alice --replace   # lost phone, or recovery codes used up
@@ -16,15 +19,13 @@ enrolled without --replace, database unreachable, or a replacement not
 confirmed. Nothing changes on 2.
 """
 
-from base64 import b32encode
-
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from ecomind_core.audit.records import SYSTEM_ORG, record
 from ecomind_core.management.base import DatabaseCommand, cannot_run
 from ecomind_core.signin.audit import ENROL, RESOURCE, staff
-from ecomind_core.signin.two_factor import enrol, is_enrolled
+from ecomind_core.signin.two_factor import enrol, grouped_key, is_enrolled
 
 
 class Command(DatabaseCommand):
@@ -55,13 +56,12 @@ class Command(DatabaseCommand):
             with transaction.atomic(using=self.using):
                 app, codes = enrol(user, using=self.using)
                 record(org_id=SYSTEM_ORG, action=ENROL, resource=RESOURCE, using=self.using,
-                       details={"staff": staff(user), "replaced": replacing, "recovery_codes": len(codes)})
-        key = b32encode(app.bin_key).decode()
+                       details={"staff": staff(user), "replaced": replacing, "recovery_codes": len(codes), "via": "command"})
         self.stdout.write(
             f"Two-factor sign-in enrolled for {username!r} on {self.target()}{' (old key and codes replaced)' if replacing else ''}.\n"
             "Load this into the authenticator app (scan it as a QR code, or type the key):\n"
             f"  {app.config_url}\n"
-            f"  key: {' '.join(key[i:i + 4] for i in range(0, len(key), 4))}\n"
+            f"  key: {grouped_key(app)}\n"
             "Recovery codes (each works once, typed in place of the app's code; keep them offline):\n"
             + "".join(f"  {code}\n" for code in codes)
             + "These are shown only now."
