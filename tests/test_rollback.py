@@ -172,6 +172,19 @@ def test_a_hand_made_index_makes_migrate_refuse_before_applying(data_db):
     assert drift["findings"][0]["object"] == "ix_audit_logs_by_hand" and drift["command"] == "migrate --allow-drift"
 
 
+def test_a_hand_made_index_under_the_next_migrations_name_makes_migrate_refuse_before_applying(data_db):
+    assert manage("rollback", "--to", SECOND, "--no-input", database=data_db).returncode == 0
+    # 0003 builds ix_audit_logs_user_id on (user_id): this one has its name and another definition.
+    dbtools.execute(data_db, "CREATE INDEX ix_audit_logs_user_id ON audit_logs (org_id)")
+    before, catalog, records = data(data_db), dbtools.catalog_snapshot(data_db), applied(data_db)
+    result = manage("migrate", "--no-input", database=data_db)
+    assert_one_line(result, 1, "ix_audit_logs_user_id", "Nothing was applied", "--allow-drift")
+    assert (data(data_db), dbtools.catalog_snapshot(data_db), applied(data_db)) == (before, catalog, records)
+    forced = manage("migrate", "--no-input", "--allow-drift", database=data_db)
+    assert_one_line(forced, 1, "already exists with another definition", "(org_id)", "(\"user_id\")")  # both named
+    assert applied(data_db)[-1] == "0002_user_password_hash" and data(data_db) == before
+
+
 def test_migrate_with_nothing_to_do_does_not_fail_on_drift(data_db):
     dbtools.execute(data_db, "DROP INDEX ix_audit_logs_user_id")
     assert_one_line(manage("migrate", "--no-input", database=data_db), 0, "No migrations to apply")
