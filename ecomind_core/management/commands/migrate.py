@@ -65,6 +65,11 @@ from ecomind_core.migration_safety.operations import own_leftovers
 from ecomind_core.migration_safety.stages import stage_name
 
 
+#: Catalog columns that say an object is half-made (an INVALID index, a NOT VALID constraint):
+#: what a non-atomic migration's re-run finishes.
+UNFINISHED_COLUMNS = {"pg_index.indisvalid", "pg_index.indisready", "pg_constraint.convalidated"}
+
+
 class Command(DatabaseCommandMixin, migrate.Command):
     help = migrate.Command.help + (
         " Waits for the database, holds a PostgreSQL advisory lock for the whole run (concurrent runs queue), "
@@ -266,7 +271,7 @@ class Command(DatabaseCommandMixin, migrate.Command):
         unfinished = {
             f.object for f in later
             if not (f.kind.endswith("_missing")  # not built yet: the re-run builds it
-                    or str(f.expected).startswith(("valid:", "validated:"))  # INVALID, NOT VALID: it finishes them
+                    or set((f.catalog_column or "-").split(", ")) <= UNFINISHED_COLUMNS  # INVALID, NOT VALID: it finishes them
                     or (f.kind.endswith("_unexpected") and f.object in missing))  # a unique index not yet attached
         } - own_leftovers(migration, after, self.connection)
         kept = [error for error in errors if error.object in unfinished]
