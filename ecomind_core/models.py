@@ -12,6 +12,8 @@ import pgtrigger
 from django.db import models
 from django.utils import timezone
 
+# Before the models: it lets Meta say partition_by_month (ecomind_core/partitions/).
+import ecomind_core.partitions.options  # noqa: F401
 from ecomind_core.fields import (
     EnumField,
     ImmediateForeignKey,
@@ -115,6 +117,8 @@ class Event(models.Model):
             models.Index(fields=["ts"], name="ix_events_enriched_ts"),
             models.Index(fields=["user_id"], name="ix_events_enriched_user_id"),
         ]
+        # On PostgreSQL: monthly range partitions by ts, primary key (id, ts) (migration 0006).
+        partition_by_month = "ts"
 
     def __str__(self):
         return self.id
@@ -242,7 +246,8 @@ class AuditLog(models.Model):
     action = models.CharField()
     resource = models.CharField()
     details = PlainJSONField(null=True, blank=True)
-    ts = NaiveUTCDateTimeField(null=True, blank=True, default=timezone.now)
+    # NOT NULL since migration 0006: the partition key of a monthly partition.
+    ts = NaiveUTCDateTimeField(default=timezone.now)
 
     class Meta:
         db_table = "audit_logs"
@@ -255,6 +260,8 @@ class AuditLog(models.Model):
             models.Index(fields=["user_id"], name="ix_audit_logs_user_id"),
         ]
         triggers = [APPEND_ONLY]
+        # On PostgreSQL: monthly range partitions by ts, primary key (id, ts) (migration 0006).
+        partition_by_month = "ts"
 
     def __str__(self):
         return f"{self.action} {self.resource} ({self.id})"

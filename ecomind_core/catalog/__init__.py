@@ -27,6 +27,7 @@ from .compare import compare
 from .expected import expected_catalog
 from .findings import ERROR, KINDS, WARNING, Finding, has_errors
 from .migration_findings import findings_at, load, migration_findings
+from .partitions import partition_findings
 
 READERS = {"postgresql": live_postgresql.read, "sqlite": live_sqlite.read}
 
@@ -67,7 +68,8 @@ def check_catalog(connection, state_apps, live=None):
     expected = expected_catalog(state_apps, connection)
     live = read_live(connection, expected) if live is None else live
     checked = migrated_tables(state_apps)
-    return CheckResult(live, expected, checked, compare(expected, live, checked))
+    findings = compare(expected, live, checked) + partition_findings(connection, expected, live, checked)
+    return CheckResult(live, expected, checked, findings)
 
 
 def verify(connection):

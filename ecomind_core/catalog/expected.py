@@ -8,6 +8,7 @@ One builder class per database vendor: they differ in what the database
 names and can tell.
 """
 
+import dataclasses
 import re
 
 from django.db.models import AutoField, BigAutoField, CheckConstraint, CompositePrimaryKey, SmallAutoField, UniqueConstraint
@@ -19,7 +20,9 @@ from .objects import (
     Catalog, Check, Column, Enum, Exclusion, ForeignKey, Function, Index, PrimaryKey, Table, Trigger, Unique,
     normalise_space, normalise_sql,
 )
-from .postgres_defaults import defaults
+from ecomind_core.partitions.options import partition_key
+
+from .postgres_defaults import RELKIND, Default, defaults
 from .types import normalise
 
 _FUNCTION = re.compile(
@@ -202,7 +205,31 @@ class PostgresTableBuilder(TableBuilder):
         table = super().build()
         for trigger in getattr(self.meta, "triggers", []):
             table.triggers.append(self.trigger(trigger))
+        key = partition_key(self.meta)
+        if key:
+            self.partitioned(table, key)
         return table
+
+    def add_primary_key(self):
+        super().add_primary_key()
+        key = partition_key(self.meta)
+        primary_key = self.table.primary_key[0]
+        if key and key not in primary_key.columns:  # a partitioned table's primary key includes the partition key
+            self.table.primary_key[0] = dataclasses.replace(primary_key, columns=(*primary_key.columns, key))
+
+    @staticmethod
+    def partitioned(table, key):
+        """Monthly range partitions by ``key`` (ecomind_core/partitions/): which months exist is not a schema matter.
+
+        The partitions are read and checked through the table (``children``
+        lists them); which ones exist changes every month (maintain_partitions,
+        retention), so they are not compared here: catalog/partitions.py says
+        whether the months ahead are covered. A partitioned table has no access
+        method, and its indexes are partitioned indexes.
+        """
+        table.kind, table.partitioning, table.children, table.access_method = "p", f"RANGE ({key})", None, None
+        for index in (*table.primary_key, *table.indexes, *table.uniques):
+            index.catalog["pg_class.relkind"] = Default("I", "drop it and recreate it on the partitioned table", RELKIND)
 
     def trigger(self, trigger):
         """django-pgtrigger's trigger as a migration state holds it (compiled), and the functions it runs."""

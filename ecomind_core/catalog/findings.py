@@ -86,6 +86,11 @@ KINDS = {kind.name: kind for kind in (
     Kind("column_generated", "a generated column refuses the values clients write: recreate {table}.{name} as a plain column"),
     Kind("column_identity", "ALTER TABLE {table} ALTER COLUMN {name} ADD / DROP IDENTITY as the models say"),
     Kind("column_changed", "recreate {table}.{name} as the migrations define it"),
+    # partitions (ecomind_core/catalog/partitions.py)
+    Kind("partition_trigger_missing", "`manage.py maintain_partitions` gives partition {name} its table's trigger {trigger}: "
+                                      "statements naming the partition itself skip the table's statement-level triggers"),
+    Kind("partition_default", "detach the default partition {name} and move its rows into monthly partitions: it forbids "
+                              "DETACH ... CONCURRENTLY, so retention stops (docs/runbooks/partitioning.md)"),
     # constraints and indexes
     Kind("primary_key_missing", "ALTER TABLE {table} ADD PRIMARY KEY {expected}"),
     Kind("primary_key_changed", "recreate the primary key as the migrations define it"),

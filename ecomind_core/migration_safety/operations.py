@@ -258,6 +258,8 @@ def own_leftovers(migration, state, connection):
     """
     names = set()
     for operation in migration.operations:
+        if hasattr(operation, "leftover_names"):  # e.g. partitions.operation.ConvertToMonthlyPartitions
+            names |= operation.leftover_names(migration.app_label, state, connection)
         if isinstance(operation, SetNotNullThroughCheck):
             model = state.apps.get_model(migration.app_label, operation.model_name)
             column = model._meta.get_field(operation.name).column

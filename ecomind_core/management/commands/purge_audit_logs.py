@@ -10,6 +10,12 @@ records other commands rely on (``audit.KEPT_FOREVER``: baseline's, which
 Says how many rows would go, then asks (``--no-input``: doesn't;
 ``--dry-run``: only says).
 
+Once audit_logs is partitioned by month (PostgreSQL, migration 0006), the
+months wholly before ``--before`` are detached and dropped, and the older
+rows of the other partitions are deleted in short batches, each its own
+transaction (ecomind_core/partitions/retention.py); the audit row is
+written at the end. ``retention --audit-logs AGE`` is the scheduled form.
+
 Exit codes (exit_codes.py): 0 done (or dry run, or nothing to delete); 2
 bad arguments, database unreachable, or not confirmed (nothing deleted).
 """
@@ -22,6 +28,9 @@ from django.db import transaction
 from ecomind_core.audit.records import KEPT_FOREVER, SYSTEM_ORG, record
 from ecomind_core.management.base import DatabaseCommand, cannot_run
 from ecomind_core.models import AuditLog, append_only_trigger_uri
+from ecomind_core.partitions.audit_rows import kept_audit_rows
+from ecomind_core.partitions.inventory import is_partitioned
+from ecomind_core.partitions.retention import Remover
 
 
 class Command(DatabaseCommand):
@@ -38,13 +47,34 @@ class Command(DatabaseCommand):
         except ValueError:
             raise cannot_run(f"--before {before!r} is not a date: use YYYY-MM-DD.") from None
         old_rows = AuditLog.objects.using(self.using).filter(ts__lt=cutoff).exclude(action__in=KEPT_FOREVER)
+        remover = plan = None
         with self.database_errors("count the audit rows to purge"):
-            count = old_rows.count()
+            if self.connection.vendor == "postgresql" and is_partitioned(
+                    self.connection.cursor(), self.connection.ops.quote_name(AuditLog._meta.db_table)):
+                remover = Remover(self.using, AuditLog, keep=kept_audit_rows(self.connection.ops.quote_name), exact=True)
+                plan = remover.plan(cutoff.replace(tzinfo=None))
+                count = plan.rows()
+            else:
+                count = old_rows.count()
         self.stdout.write(f"{count:,} audit rows before {before} would be deleted from {self.target()}.")
         if dry_run or not count:
             self.stdout.write("Dry run: nothing was written." if dry_run else "Nothing to delete.")
             return
         self.confirm(f"Delete these {count:,} audit rows?")
+        if remover is not None:
+            with self.database_errors("purge audit rows"):
+                _, trimmed = remover.carry_out(plan)
+                deleted = trimmed + sum(rows for _, rows in plan.drop)
+                record(
+                    org_id=SYSTEM_ORG, action="audit.purge", resource="audit_logs", using=self.using,
+                    details={"before": before, "deleted": deleted,
+                             "dropped_partitions": [partition.name for partition, _ in plan.drop]},
+                )
+        else:
+            deleted = self.delete_in_one_transaction(old_rows, before)
+        self.stdout.write(self.style.SUCCESS(f"Deleted {deleted:,} audit rows before {before}; recorded in audit_logs."))
+
+    def delete_in_one_transaction(self, old_rows, before):
         with self.database_errors("purge audit rows"):
             with transaction.atomic(using=self.using), pgtrigger.ignore(append_only_trigger_uri(), databases=[self.using]):
                 deleted, _ = old_rows.delete()
@@ -52,4 +82,4 @@ class Command(DatabaseCommand):
                     org_id=SYSTEM_ORG, action="audit.purge", resource="audit_logs", using=self.using,
                     details={"before": before, "deleted": deleted},
                 )
-        self.stdout.write(self.style.SUCCESS(f"Deleted {deleted:,} audit rows before {before}; recorded in audit_logs."))
+        return deleted

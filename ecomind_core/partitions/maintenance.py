@@ -1,0 +1,83 @@
+"""Monthly partitions made ahead of time, so the worker's INSERT always finds one.
+
+There is no default partition (pg_partman's way): a default partition
+forbids ``DETACH ... CONCURRENTLY``, and one stray row in it halts the
+making of the month it falls in. Instead ``maintain_partitions`` runs on a
+schedule (deploy/) and keeps ``PARTITIONS_AHEAD`` months beyond the current
+one; the metrics say how many there are (``ecomind_partition_months_ahead``)
+and an alert fires well before the last one is reached
+(docs/runbooks/partitioning.md).
+
+A partition is made as a plain table (``LIKE`` the parent) and then
+attached: ``ATTACH PARTITION`` takes only SHARE UPDATE EXCLUSIVE on the
+parent, so the worker's inserts go on, where ``CREATE TABLE ... PARTITION
+OF`` would take ACCESS EXCLUSIVE. The new table is empty, so attaching it
+and building its indexes take a moment. Statement-level triggers (the
+audit rows' append-only guard) are not inherited by partitions, so each
+partition gets its parent's.
+"""
+
+import re
+
+from .inventory import covered_until, partitions
+from .months import add_months, literal, month_start, now_utc, partition_name
+
+#: ``FOR EACH ROW`` is bit 0 of pg_trigger.tgtype: row-level triggers are cloned by PostgreSQL itself.
+STATEMENT_TRIGGERS_SQL = """
+SELECT t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t
+WHERE t.tgrelid = to_regclass(%s) AND NOT t.tgisinternal AND (t.tgtype & 1) = 0
+ORDER BY t.tgname
+"""
+_TRIGGER_TABLE = re.compile(r"( ON )(\S+)( FOR EACH )")
+
+
+def statement_triggers(cursor, table):
+    """``{name: CREATE TRIGGER statement}`` of ``table``'s own statement-level triggers."""
+    cursor.execute(STATEMENT_TRIGGERS_SQL, [table])
+    return dict(cursor.fetchall())
+
+
+def copy_triggers(execute, definitions, quote, table):
+    """The statement-level triggers ``definitions`` (``{name: CREATE TRIGGER}`` of another table) made on ``table`` too."""
+    for definition in definitions.values():
+        execute(_TRIGGER_TABLE.sub(lambda m: f"{m[1]}{quote(table)}{m[3]}", definition, count=1))
+
+
+def create_partition(execute, quote, parent, start, triggers, named_after=None):
+    """The month from ``start`` as a new partition of ``parent``: a plain table, then attached."""
+    name = partition_name(named_after or parent, start)
+    execute(f"CREATE TABLE {quote(name)} (LIKE {quote(parent)} INCLUDING DEFAULTS)")
+    execute(f"ALTER TABLE {quote(parent)} ATTACH PARTITION {quote(name)} "
+            f"FOR VALUES FROM ({literal(start)}) TO ({literal(add_months(start, 1))})")
+    copy_triggers(execute, triggers, quote, name)
+    return name
+
+
+def months_wanted(ahead, now=None):
+    """The end of the coverage wanted: the current month and ``ahead`` more."""
+    return add_months(month_start(now or now_utc()), ahead + 1)
+
+
+def ensure_months(cursor, execute, quote, parent, until, start=None, named_after=None):
+    """Partitions of ``parent`` for every month up to ``until`` (from its last one, or ``start``); names made.
+
+    ``cursor`` None: nothing is read (the SQL is only being collected). ``named_after``: the table
+    whose name the partitions carry (the conversion's staging table takes it at the swap).
+    """
+    found = partitions(cursor, quote(parent)) if cursor else []
+    month = covered_until(found) or start
+    triggers = statement_triggers(cursor, quote(parent)) if cursor else {}
+    made = []
+    while month < until:
+        made.append(create_partition(execute, quote, parent, month, triggers, named_after))
+        month = add_months(month, 1)
+    return made
+
+
+def months_ahead(found, now=None):
+    """Whole months covered after the current one (negative: the current month has no partition)."""
+    end = covered_until(found)
+    if end is None:
+        return None
+    current = month_start(now or now_utc())
+    return (end.year - current.year) * 12 + end.month - current.month - 1

@@ -1,0 +1,172 @@
+"""Old rows removed by partition: detached ``CONCURRENTLY`` and dropped, not deleted row by row.
+
+A whole month older than the cutoff goes with ``DETACH PARTITION ...
+CONCURRENTLY`` (a SHARE UPDATE EXCLUSIVE lock: the worker's inserts go on)
+and ``DROP TABLE``: a moment, almost no WAL, and the disk space returned,
+where a ``DELETE`` writes every row to the WAL and gives no space back
+(benchmarks/retention_wal.py). A partition that also holds newer rows is
+never dropped.
+
+Some rows are deleted in short batches instead (each batch its own
+transaction, so no lock is held for long): those before the cutoff in
+the legacy partition (the table as it was before the conversion, which
+spans every month before it), rows in partitions that also hold rows
+that must stay (``keep``: baseline's records, which ``baseline --undo``
+reads), and, when asked to be exact (``purge_audit_logs``), those in the
+month the cutoff falls in.
+
+An interrupted ``DETACH ... CONCURRENTLY`` leaves the partition "detach
+pending"; the next run finishes it (``FINALIZE``).
+"""
+
+import datetime
+import re
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import pgtrigger
+from django.db import connections, transaction
+
+from .inventory import partitions
+from .options import partition_key
+
+#: Rows per DELETE batch: a few hundred milliseconds of work, so that locks and WAL bursts stay short.
+BATCH_ROWS = 10_000
+_DURATION = re.compile(r"^\s*(\d+)\s*(d|w|m|y)\s*$")
+
+
+def parse_age(text):
+    """``"400d"``, ``"8w"``, ``"18m"`` (months) or ``"7y"``: ``(count, unit)``; ValueError otherwise."""
+    match = _DURATION.match(str(text))
+    if not match or int(match[1]) < 1:
+        raise ValueError(f"{text!r} is not an age such as 400d, 8w, 18m or 7y")
+    return int(match[1]), match[2]
+
+
+def cutoff_before(now, age):
+    """The moment ``age`` (``parse_age``) before ``now``: rows with ``ts`` before it are old."""
+    count, unit = age
+    if unit in ("d", "w"):
+        return now - datetime.timedelta(days=count * (7 if unit == "w" else 1))
+    months = count * (12 if unit == "y" else 1)
+    years, month = divmod(now.month - 1 - months, 12)
+    year = now.year + years
+    day = min(now.day, 28 if month == 1 else 30 if month + 1 in (4, 6, 9, 11) else 31)
+    return now.replace(year=year, month=month + 1, day=day)
+
+
+@dataclass
+class Plan:
+    """What removing ``table``'s rows before ``cutoff`` takes."""
+
+    table: str
+    cutoff: datetime.datetime
+    #: Partitions holding only old rows: detached and dropped (with their estimated rows).
+    drop: list = field(default_factory=list)
+    #: ``(partition, rows)``: old rows deleted in batches there.
+    trim: list = field(default_factory=list)
+
+    def rows(self):
+        return sum(rows for _, rows in self.drop) + sum(rows for _, rows in self.trim)
+
+
+class Remover:
+    """Plans and carries out the removal of old rows of one partitioned table on one connection."""
+
+    def __init__(self, using, model, *, keep=None, exact=False):
+        self.using, self.table = using, model._meta.db_table
+        self.connection = connections[using]
+        self.quote = self.connection.ops.quote_name
+        self.key = self.quote(partition_key(model._meta))
+        #: ``(sql, params)``: rows that are never removed, whatever their age.
+        self.keep = keep
+        #: The table's own guards (the append-only trigger) let the batches through, as for purge_audit_logs.
+        self.trigger_uris = [trigger.get_uri(model) for trigger in getattr(model._meta, "triggers", [])]
+        #: Exact (purge_audit_logs): also delete the old rows of the month the cutoff falls in (else that
+        #: month stays whole), and count the rows of partitions to drop (else the statistics' estimate).
+        self.exact = exact
+
+    def plan(self, cutoff):
+        plan = Plan(self.table, cutoff)
+        with self.connection.cursor() as cursor:
+            for partition in partitions(cursor, self.quote(self.table)):
+                if partition.lower is not None and partition.lower >= cutoff:
+                    continue
+                has_kept = self.holds_kept(cursor, partition)
+                if partition.holds_only_before(cutoff) and not has_kept:
+                    rows = self.count_all(cursor, partition) if self.exact else self.estimate(cursor, partition)
+                    plan.drop.append((partition, rows))
+                elif partition.lower is None or has_kept or self.exact:
+                    rows = self.count_old(cursor, partition, cutoff)
+                    if rows:
+                        plan.trim.append((partition, rows))
+        return plan
+
+    def holds_kept(self, cursor, partition):
+        if self.keep is None:
+            return False
+        sql, params = self.keep
+        cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {self.quote(partition.name)} WHERE {sql})", params)
+        return cursor.fetchone()[0]
+
+    def estimate(self, cursor, partition):
+        """Rows in a partition to drop, as the planner's statistics say (an exact count would read it whole)."""
+        cursor.execute("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = to_regclass(%s)",
+                       [self.quote(partition.name)])
+        return cursor.fetchone()[0]
+
+    def count_all(self, cursor, partition):
+        cursor.execute(f"SELECT count(*) FROM {self.quote(partition.name)}")
+        return cursor.fetchone()[0]
+
+    def old_rows(self, partition, cutoff):
+        sql, params = f"{self.key} < %s", [cutoff]
+        if self.keep is not None:
+            sql, params = f"{sql} AND NOT ({self.keep[0]})", [*params, *self.keep[1]]
+        return f"FROM {self.quote(partition.name)} WHERE {sql}", params
+
+    def count_old(self, cursor, partition, cutoff):
+        where, params = self.old_rows(partition, cutoff)
+        cursor.execute(f"SELECT count(*) {where}", params)
+        return cursor.fetchone()[0]
+
+    def carry_out(self, plan, on_progress=lambda line: None):
+        """Drop and trim as planned; returns ``(partitions dropped, rows deleted)``."""
+        dropped = []
+        for partition, _ in plan.drop:
+            self.detach_and_drop(partition)
+            dropped.append(partition.name)
+            on_progress(f"{self.table}: dropped partition {partition.name}")
+        deleted = 0
+        for partition, _ in plan.trim:
+            count = self.delete_in_batches(partition, plan.cutoff)
+            deleted += count
+            on_progress(f"{self.table}: deleted {count:,} rows before {plan.cutoff:%Y-%m-%d %H:%M} from {partition.name}")
+        return dropped, deleted
+
+    def detach_and_drop(self, partition):
+        quote = self.quote
+        with self.connection.cursor() as cursor:
+            # Outside any transaction (CONCURRENTLY insists): it waits for the queries that see the
+            # partition, blocking no insert meanwhile.
+            finish = "FINALIZE" if partition.detach_pending else "CONCURRENTLY"
+            cursor.execute(f"ALTER TABLE {quote(self.table)} DETACH PARTITION {quote(partition.name)} {finish}")
+            cursor.execute(f"DROP TABLE {quote(partition.name)}")
+
+    def delete_in_batches(self, partition, cutoff):
+        where, params = self.old_rows(partition, cutoff)
+        table = self.quote(partition.name)
+        sql = f"DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT ctid {where} LIMIT {BATCH_ROWS}))"
+        total = 0
+        while True:
+            with transaction.atomic(using=self.using), self.ignoring(), self.connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                count = cursor.rowcount
+            total += count
+            if count < BATCH_ROWS:
+                return total
+
+    def ignoring(self):
+        if not self.trigger_uris:
+            return nullcontext()
+        return pgtrigger.ignore(*self.trigger_uris, databases=[self.using])
