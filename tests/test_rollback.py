@@ -21,7 +21,9 @@ OWNED = dbtools.owned_tables
 #: Every table with rows for these tests (Django's, axes', otp's and ours).
 DJANGO_TABLES = ("auth_user", "auth_group", "auth_permission", "django_content_type", "django_session",
                  "axes_accessattempt", "otp_totp_totpdevice", "otp_static_staticdevice", "otp_static_statictoken")
-FIRST, SECOND, LAST = "ecomind_core.0001_initial", "ecomind_core.0002_user_password_hash", "ecomind_core.0005"
+FIRST, SECOND = "ecomind_core.0001_initial", "ecomind_core.0002_user_password_hash"
+#: The newest migration, and the one before it.
+LAST, BEFORE_LAST = "0006_monthly_partitions", "0005_audit_log_append_only_per_statement"
 HASHES = 12  # users with a password_hash (seed_demo makes 12 users)
 
 
@@ -85,13 +87,13 @@ def test_forward_rollback_forward_keeps_every_row(data_db):
     before = data(data_db)
     assert dbtools.execute(data_db, "SELECT count(*) FROM audit_logs WHERE action NOT LIKE 'schema.%%'")[0][0] > 0
     assert_one_line(manage("rollback", "--no-input", database=data_db), 0, "Rolled back 1 migrations")
-    assert applied(data_db)[-1] == "0004_audit_log_append_only"
+    assert applied(data_db)[-1] == BEFORE_LAST
     assert data(data_db) == before
     assert_one_line(manage("rollback", "--to", SECOND, "--no-input", database=data_db), 0)
     assert applied(data_db)[-1] == "0002_user_password_hash"
     assert data(data_db) == before
     assert_one_line(manage("migrate", "--no-input", database=data_db), 0)
-    assert applied(data_db)[-1].startswith("0005")
+    assert applied(data_db)[-1] == LAST
     assert data(data_db) == before
     assert manage("verify_schema", database=data_db).returncode == 0
 
@@ -101,7 +103,7 @@ def test_losing_password_hashes_is_refused_with_the_counts_and_changes_nothing(d
     dry = manage("rollback", "--to", FIRST, "--dry-run", database=data_db)
     assert_one_line(dry, 1, f"drops column users.password_hash ({HASHES:,} non-null values)",
                     'ALTER TABLE "users" DROP COLUMN "password_hash"', "--allow-data-loss")
-    for plan_line in ("1. unapply ecomind_core.0005", "4. unapply ecomind_core.0002_user_password_hash (pre_deploy)"):
+    for plan_line in ("1. unapply ecomind_core.0006", "5. unapply ecomind_core.0002_user_password_hash (pre_deploy)"):
         assert plan_line in dry.stdout
     refused = manage("rollback", "--to", FIRST, "--no-input", database=data_db)
     assert_one_line(refused, 1, "rollback refused", "ecomind_core.0002_user_password_hash",
@@ -109,12 +111,12 @@ def test_losing_password_hashes_is_refused_with_the_counts_and_changes_nothing(d
     plain = manage("migrate", "ecomind_core", "0001", "--no-input", database=data_db)
     assert_one_line(plain, 1, "drops column users.password_hash", "manage.py rollback --to ecomind_core.0001 --dry-run")
     assert (data(data_db), dbtools.catalog_snapshot(data_db)) == (before, catalog)
-    assert applied(data_db)[-1].startswith("0005") and schema_rows(data_db, "schema.rollback") == []
+    assert applied(data_db)[-1] == LAST and schema_rows(data_db, "schema.rollback") == []
 
 
 def test_allowed_data_loss_goes_and_going_forward_says_nothing_comes_back(data_db):
     result = manage("rollback", "--to", FIRST, "--allow-data-loss", "--no-input", database=data_db)
-    assert_one_line(result, 0, "Rolled back 4 migrations")
+    assert_one_line(result, 0, "Rolled back 5 migrations")
     assert "password_hash" not in dbtools.table_columns(data_db, ["users"])["users"]
     assert_one_line(manage("verify_schema", "--at", FIRST, database=data_db), 0)
     assert manage("migrate", "--no-input", database=data_db).returncode == 0
@@ -132,7 +134,7 @@ def test_verify_schema_at_the_target_is_clean_after_a_rollback_and_not_before(da
 
 @pytest.mark.parametrize(("args", "mention"), [
     (("--steps", "0"), "--steps must be 1 or more"),
-    (("--steps", "99"), "only 5 migrations of ecomind_core are applied"),
+    (("--steps", "99"), "only 6 migrations of ecomind_core are applied"),
     (("--to", "nowhere"), "name a migration as APP.MIGRATION"),
     (("--to", "ecomind_core.9999"), "has no migration '9999'"),
     (("--to", "ecomind_core.0005", "--steps", "1"), "not allowed with argument"),
@@ -148,7 +150,7 @@ def test_an_unanswered_question_changes_nothing(data_db):
     before = data(data_db)
     result = manage("rollback", database=data_db)
     assert_one_line(result, 2, "Type 'yes' to continue", "not confirmed")
-    assert data(data_db) == before and applied(data_db)[-1].startswith("0005")
+    assert data(data_db) == before and applied(data_db)[-1] == LAST
 
 
 def test_nothing_to_roll_back_is_exit_0(data_db):
@@ -193,20 +195,21 @@ def test_migrate_with_nothing_to_do_does_not_fail_on_drift(data_db):
 # -- audit rows ------------------------------------------------------------------------------
 def test_each_migration_applied_or_unapplied_is_audited_with_who_and_stage(data_db):
     env = {"ECOMIND_JOB_ID": "release-42-migrate"}
-    assert manage("rollback", "--steps", "2", "--no-input", database=data_db, env=env).returncode == 0
+    assert manage("rollback", "--steps", "3", "--no-input", database=data_db, env=env).returncode == 0
     assert manage("migrate", "--pre-deploy", "--no-input", database=data_db, env=env).returncode == 0
     rows = schema_rows(data_db)
     back = [d for a, d in rows if a == "schema.rollback"]
     forward = [d for a, d in rows if a == "schema.migrate" and d["run"] != back[0]["run"]][-2:]
-    assert [d["migration"] for d in back] == ["ecomind_core.0005_audit_log_append_only_per_statement",
+    assert [d["migration"] for d in back] == [f"ecomind_core.{LAST}", f"ecomind_core.{BEFORE_LAST}",
                                               "ecomind_core.0004_audit_log_append_only"]
-    assert [d["migration"] for d in forward] == ["ecomind_core.0004_audit_log_append_only",
-                                                 "ecomind_core.0005_audit_log_append_only_per_statement"]
+    assert [d["migration"] for d in forward] == ["ecomind_core.0004_audit_log_append_only", f"ecomind_core.{BEFORE_LAST}"]
+    assert [d["stage"] for d in back] == ["post_deploy", "pre_deploy", "pre_deploy"]
     for row in back + forward:
-        assert row["outcome"] in ("applied", "unapplied") and row["stage"] == "pre_deploy"
+        assert row["outcome"] in ("applied", "unapplied") and row["stage"] in ("pre_deploy", "post_deploy")
         assert isinstance(row["duration_ms"], int) and row["actor"]["job_id"] == "ECOMIND_JOB_ID=release-42-migrate"
         assert row["actor"]["os_user"] and row["actor"]["host"]
-    assert back[0]["command"] == "rollback --steps 2" and forward[0]["command"] == "migrate --pre-deploy"
+    assert forward[0]["stage"] == "pre_deploy"
+    assert back[0]["command"] == "rollback --steps 3" and forward[0]["command"] == "migrate --pre-deploy"
 
 
 def test_a_failed_migration_is_audited_after_its_rollback(data_db):

@@ -93,7 +93,8 @@ class Remover:
                 if partition.lower is not None and partition.lower >= cutoff:
                     continue
                 has_kept = self.holds_kept(cursor, partition)
-                if partition.holds_only_before(cutoff) and not has_kept:
+                # The legacy partition (no lower bound) is emptied but kept: rolling the conversion back reuses it.
+                if partition.holds_only_before(cutoff) and not has_kept and partition.lower is not None:
                     rows = self.count_all(cursor, partition) if self.exact else self.estimate(cursor, partition)
                     plan.drop.append((partition, rows))
                 elif partition.lower is None or has_kept or self.exact:
@@ -110,10 +111,13 @@ class Remover:
         return cursor.fetchone()[0]
 
     def estimate(self, cursor, partition):
-        """Rows in a partition to drop, as the planner's statistics say (an exact count would read it whole)."""
-        cursor.execute("SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = to_regclass(%s)",
-                       [self.quote(partition.name)])
-        return cursor.fetchone()[0]
+        """Rows in a partition to drop, as the planner's statistics say (an exact count would read it whole).
+
+        A partition never analyzed yet (``reltuples`` -1: a young or small one) is counted.
+        """
+        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", [self.quote(partition.name)])
+        estimate = cursor.fetchone()[0]
+        return self.count_all(cursor, partition) if estimate < 0 else estimate
 
     def count_all(self, cursor, partition):
         cursor.execute(f"SELECT count(*) FROM {self.quote(partition.name)}")
