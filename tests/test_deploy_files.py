@@ -37,18 +37,25 @@ PLATFORMS = {
         "ecs/migrate-post-deploy-task-definition.json",
     ],
 }
-#: The scheduled checks (docs/deployment/monitoring.md), beside each platform's release flow.
+#: The scheduled checks (docs/deployment/monitoring.md) and the partitions' upkeep (docs/runbooks/partitioning.md),
+#: beside each platform's release flow.
 SCHEDULED = {
     "compose": ["docker-compose.yml"],
-    "kubernetes": ["kubernetes/verify-schema-cronjob.yaml", "kubernetes/verify-rollups-cronjob.yaml"],
+    "kubernetes": ["kubernetes/verify-schema-cronjob.yaml", "kubernetes/verify-rollups-cronjob.yaml",
+                   "kubernetes/maintain-partitions-cronjob.yaml"],
     "ecs": [
         "ecs/verify-schema-task-definition.json", "ecs/verify-schema-rule.json", "ecs/verify-schema-targets.json",
         "ecs/verify-rollups-task-definition.json", "ecs/verify-rollups-rule.json", "ecs/verify-rollups-targets.json",
+        "ecs/maintain-partitions-task-definition.json", "ecs/maintain-partitions-rule.json",
+        "ecs/maintain-partitions-targets.json",
     ],
 }
 #: Prometheus' files (tests/test_alert_rules.py checks them with promtool).
 MONITORING = ["monitoring/ecomind-alerts.yml", "monitoring/ecomind-alerts.test.yml", "monitoring/prometheus-scrape.yml"]
 VERIFY_COMMANDS = [["python", "manage.py", "verify_rollups", "--record"], ["python", "manage.py", "verify_schema", "--record"]]
+MAINTAIN_COMMAND = ["python", "manage.py", "maintain_partitions"]
+#: Every scheduled command line, by its compose service / CronJob / ECS family suffix.
+SCHEDULES = {"verify-schema": VERIFY_COMMANDS[1], "verify-rollups": VERIFY_COMMANDS[0], "maintain-partitions": MAINTAIN_COMMAND}
 PROBE_KINDS = ("startupProbe", "livenessProbe", "readinessProbe")
 SECRET_NAMES = {"SECRET_KEY", "DATABASE_PASSWORD", "METRICS_TOKEN"}
 EVENTBRIDGE_SUFFIXES = ("-rule.json", "-targets.json")
@@ -321,14 +328,16 @@ def test_every_platform_schedules_both_checks_with_the_same_command_lines(platfo
     scheduled = sorted(c["command"] for c in containers_running(docs, ["python", "manage.py"])
                        if c["command"][2].startswith("verify_"))
     assert scheduled == VERIFY_COMMANDS
+    assert [c["command"] for c in containers_running(docs, MAINTAIN_COMMAND)] == [MAINTAIN_COMMAND]
 
 
 @pytest.mark.parametrize("platform", SCHEDULED)
 def test_scheduled_checks_run_as_the_migrate_jobs_do(platform):
     """Same image (or build), same environment, same secrets: only the command differs."""
     [migrate, *_] = containers_running(platform_docs(platform), MIGRATE)
-    checks = [c for c in containers_running(scheduled_docs(platform), ["python", "manage.py"]) if c["command"][2].startswith("verify_")]
-    assert len(checks) == 2
+    checks = [c for c in containers_running(scheduled_docs(platform), ["python", "manage.py"])
+              if c["command"] in SCHEDULES.values()]
+    assert len(checks) == len(SCHEDULES)
     for check in checks:
         shared = without_command(migrate)
         mine = without_command(check)
@@ -350,7 +359,7 @@ def test_kubernetes_cronjobs_mount_the_secrets_of_the_migrate_job_and_never_over
         assert pod["securityContext"] == job["spec"]["template"]["spec"]["securityContext"]
         assert pod["restartPolicy"] == "Never" and cron["spec"]["concurrencyPolicy"] == "Forbid"
         [rule] = cron["spec"]["jobTemplate"]["spec"]["podFailurePolicy"]["rules"]
-        # Exit 1 is a verdict (recorded): retrying finds it again. Exit 2 (could not check) is retried.
+        # Exit 1 is a verdict (recorded) or a refusal: retrying finds it again. Exit 2 (could not run) is retried.
         assert rule["action"] == "FailJob" and rule["onExitCodes"]["values"] == [1]
 
 
@@ -361,7 +370,7 @@ def cron_fields(expression):
 
 def test_the_schedules_agree_across_platforms():
     compose_header = (DEPLOY / "docker-compose.yml").read_text()
-    for check in ("verify-schema", "verify-rollups"):
+    for check in SCHEDULES:
         [cron] = load(DEPLOY / "kubernetes" / f"{check}-cronjob.yaml")
         [rule] = load(DEPLOY / "ecs" / f"{check}-rule.json")
         [targets] = load(DEPLOY / "ecs" / f"{check}-targets.json")
@@ -372,7 +381,7 @@ def test_the_schedules_agree_across_platforms():
         [target] = targets["Targets"]
         assert target["EcsParameters"]["TaskDefinitionArn"].rsplit("/", 1)[1] == task["family"]
         minute, hour = cron_fields(cron["spec"]["schedule"])
-        assert re.search(rf"^#\s+{re.escape(minute)} {re.escape(hour)} \* \* \*\s+docker compose .* --profile verify run --rm {check}$",
+        assert re.search(rf"^#\s+{re.escape(minute)} {re.escape(hour)} \* \* \*\s+docker compose .* --profile \w+ run --rm {check}$",
                          compose_header, re.M), f"the compose file's crontab line for {check}"
 
 
@@ -384,3 +393,10 @@ def test_scheduled_command_runs_and_records_its_verdict(command, migrated_db):
     action = "schema.verify" if command[2] == "verify_schema" else "rollups.verify"
     [[count]] = dbtools.execute(migrated_db, "SELECT count(*) FROM audit_logs WHERE action = %s", [action])
     assert count == 1
+
+
+def test_scheduled_maintenance_runs_as_the_job_runs_it(migrated_db):
+    """The partitions' upkeep, the command line of every platform's schedule, on a migrated database."""
+    result = manage(*MAINTAIN_COMMAND[2:], database=migrated_db)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "months after the current one" in result.stdout and "Traceback" not in result.stderr

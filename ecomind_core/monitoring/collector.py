@@ -13,6 +13,8 @@ Cost does not grow with the tables (docs/deployment/monitoring.md, "Cost";
 * worker lag: ``max(ts)`` of ``events_enriched``, one step of the ``ts`` index;
 * events per minute: a count over the last :data:`EVENT_WINDOW` through the
   ``ts`` index (its cost follows the event rate, not the table's size);
+* months of partitions ready after the current one, per partitioned table:
+  its partitions' bounds, from the catalog (``pg_inherits``), no table read;
 * sign-in failures and lockouts: the audit rows ``auth.login_failed`` and
   ``auth.lockout`` of the last :data:`SIGNIN_WINDOW`, through ``(action, ts)``.
   Audit rows rather than process counters: they are the same for every
@@ -35,6 +37,9 @@ from ecomind_core.db.redaction import describe, redact
 from ecomind_core.db.tables import table_exists
 from ecomind_core.migration_safety.stages import split_unapplied
 from ecomind_core.models import AuditLog, Event
+from ecomind_core.partitions.inventory import partitions_of
+from ecomind_core.partitions.maintenance import months_ahead
+from ecomind_core.partitions.options import partitioned_models
 from ecomind_core.probes.readiness import migration_graph
 from ecomind_core.rollups.status import VERIFY as ROLLUPS_VERIFY
 from ecomind_core.signin.audit import LOCKOUT, LOGIN_FAILED
@@ -131,6 +136,10 @@ class DatabaseCollector:
                 [LOGIN_FAILED, LOCKOUT, _naive_utc(now - SIGNIN_WINDOW)],
             )
             readings["signins"] = dict(cursor.fetchall())
+            readings["partitions"] = {}
+            if connection.vendor == "postgresql":
+                tables = [connection.ops.quote_name(model._meta.db_table) for model in partitioned_models()]
+                readings["partitions"] = {table: months_ahead(found) for table, found in partitions_of(cursor, tables).items()}
         return readings
 
     @staticmethod
@@ -167,6 +176,10 @@ class DatabaseCollector:
         yield gauge("ecomind_events_per_minute",
                     f"Events whose ts is in the last {int(EVENT_WINDOW.total_seconds() // 60)} minutes, per minute.",
                     readings["recent_events"] / (EVENT_WINDOW.total_seconds() / 60))
+        if readings.get("partitions"):
+            yield gauge("ecomind_partition_months_ahead",
+                        "Whole months of partitions ready after the current one (maintain_partitions keeps PARTITIONS_AHEAD).",
+                        labels=["table"], samples=[((table,), ahead) for table, ahead in readings["partitions"].items()])
         window = int(SIGNIN_WINDOW.total_seconds() // 60)
         yield gauge("ecomind_signin_failures_recent", f"Failed staff sign-ins (auth.login_failed) in the last {window} minutes.",
                     readings["signins"].get(LOGIN_FAILED, 0))

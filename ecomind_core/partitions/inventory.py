@@ -7,10 +7,10 @@ from dataclasses import dataclass
 _BOUND = re.compile(r"FROM \((MINVALUE|'[^']*')\) TO \((MAXVALUE|'[^']*')\)")
 
 PARTITIONS_SQL = """
-SELECT c.relname, pg_get_expr(c.relpartbound, c.oid), i.inhdetachpending
-FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-WHERE i.inhparent = to_regclass(%s)
-ORDER BY 1
+SELECT p.relname, c.relname, pg_get_expr(c.relpartbound, c.oid), i.inhdetachpending
+FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+WHERE i.inhparent = ANY(ARRAY(SELECT to_regclass(t) FROM unnest(%s::text[]) t))
+ORDER BY 1, 2
 """
 
 
@@ -33,14 +33,20 @@ def _moment(text):
 
 
 def partitions(cursor, table):
-    """:class:`Partition` of ``table``, oldest first (empty: a plain table, or none)."""
-    cursor.execute(PARTITIONS_SQL, [table])
-    found = []
-    for name, bound, pending in cursor.fetchall():
+    """:class:`Partition` of ``table`` (quoted), oldest first (empty: a plain table, or none)."""
+    return next(iter(partitions_of(cursor, [table]).values()), [])
+
+
+def partitions_of(cursor, tables):
+    """``{table name: [Partition, oldest first]}`` of the partitioned ones among ``tables`` (quoted), in one query."""
+    cursor.execute(PARTITIONS_SQL, [list(tables)])
+    found = {}
+    for parent, name, bound, pending in cursor.fetchall():
         match = _BOUND.search(bound or "")
         if match:
-            found.append(Partition(name, _moment(match[1]), _moment(match[2]), pending))
-    return sorted(found, key=lambda p: (p.lower is not None, p.lower or datetime.datetime.min))
+            found.setdefault(parent, []).append(Partition(name, _moment(match[1]), _moment(match[2]), pending))
+    return {parent: sorted(items, key=lambda p: (p.lower is not None, p.lower or datetime.datetime.min))
+            for parent, items in found.items()}
 
 
 def is_partitioned(cursor, table):
