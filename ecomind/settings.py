@@ -185,6 +185,10 @@ MIGRATION_LOCK_RETRY_WAIT = env.str("MIGRATION_LOCK_RETRY_WAIT", default="2s")
 # without blocking anyone, so they run with lock_timeout off; this ceiling on
 # one such wait ends it ("0": none; docs/deployment/migrations.md).
 MIGRATION_CONCURRENT_TIMEOUT = env.str("MIGRATION_CONCURRENT_TIMEOUT", default="0")
+# `manage.py pgtrigger install` must not remove the append-only trigger's copies on
+# the audit partitions: django-pgtrigger does not know partitions, and lists them
+# as "PRUNE" (docs/runbooks/partitioning.md). verify_schema reports a missing one.
+PGTRIGGER_PRUNE_ON_INSTALL = False
 # Whole months of partitions kept ready beyond the current one, for events_enriched
 # and audit_logs (maintain_partitions, on a schedule: docs/runbooks/partitioning.md).
 PARTITIONS_AHEAD = positive_int("PARTITIONS_AHEAD", 3)

@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 import threading
+import dataclasses
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -30,6 +31,18 @@ class Drift:
     #: True: on the legacy side, a legacy database on which Django's, axes' and otp's migrations
     #: were applied before (the alteration is on one of their tables).
     legacy_with_apps: bool = False
+    #: On a migrated database, where events_enriched and audit_logs are partitioned, the same harm
+    #: done the way it can be done there (to a partition, or with the partition key), and what it names.
+    partitioned_sql: str | None = None
+    partitioned_object: str | None = None
+    partitioned_kind: str | None = None
+
+    def on_partitioned(self):
+        """This drift as made on a migrated (partitioned) database."""
+        if self.partitioned_sql is None:
+            return self
+        return dataclasses.replace(self, sql=self.partitioned_sql, object=self.partitioned_object or self.object,
+                                   kind=self.partitioned_kind or self.kind)
 
 
 RUNNER = """

@@ -27,7 +27,7 @@ from .compare import compare
 from .expected import expected_catalog
 from .findings import ERROR, KINDS, WARNING, Finding, has_errors
 from .migration_findings import findings_at, load, migration_findings
-from .partitions import partition_findings
+from .partitions import expected_partitions, only_tables, partition_findings, without_inherited
 
 READERS = {"postgresql": live_postgresql.read, "sqlite": live_sqlite.read}
 
@@ -68,8 +68,31 @@ def check_catalog(connection, state_apps, live=None):
     expected = expected_catalog(state_apps, connection)
     live = read_live(connection, expected) if live is None else live
     checked = migrated_tables(state_apps)
-    findings = compare(expected, live, checked) + partition_findings(connection, expected, live, checked)
+    findings = compare(expected, live, checked)
+    findings += check_partitions(connection, expected, live, checked, findings)
     return CheckResult(live, expected, checked, findings)
+
+
+def check_partitions(connection, expected, live, owned_tables, parent_findings):
+    """Findings on the partitions of the tables the migrations partition (catalog/partitions.py).
+
+    A change made to the parent reaches every partition: it is reported
+    once, on the parent (a partition's finding of the same kind, expected
+    and actual value as one of its parent's is left out). A missing
+    statement trigger has a finding of its own, saying how to mend it.
+    """
+    if connection.vendor != "postgresql":
+        return []
+    partitions = expected_partitions(connection, expected, live)
+    if not partitions.expected.tables:
+        return []
+    live_partitions = without_inherited(only_tables(read_live(connection, partitions.expected)), partitions.inherited)
+    found = compare(partitions.expected, live_partitions, owned_tables | set(partitions.expected.tables))
+    parent_of = {name: table.parents[0] for name, table in partitions.expected.tables.items()}
+    on_parents = {(f.table, f.kind, f.expected, f.actual) for f in parent_findings}
+    found = [f for f in found if f.kind != "trigger_missing"
+             and (parent_of.get(f.table), f.kind, f.expected, f.actual) not in on_parents]
+    return found + partition_findings(connection, expected, live, owned_tables)
 
 
 def verify(connection):

@@ -89,6 +89,8 @@ KINDS = {kind.name: kind for kind in (
     # partitions (ecomind_core/catalog/partitions.py)
     Kind("partition_trigger_missing", "`manage.py maintain_partitions` gives partition {name} its table's trigger {trigger}: "
                                       "statements naming the partition itself skip the table's statement-level triggers"),
+    Kind("partition_unexpected", "ALTER TABLE {table} DETACH PARTITION {name}: a table attached by hand, whose rows show "
+                                 "in {table} (ours are whole months, and the legacy partition)"),
     Kind("partition_default", "detach the default partition {name} and move its rows into monthly partitions: it forbids "
                               "DETACH ... CONCURRENTLY, so retention stops (docs/runbooks/partitioning.md)"),
     # constraints and indexes

@@ -24,7 +24,7 @@ from .months import add_months, literal, month_start, now_utc, partition_name
 
 #: ``FOR EACH ROW`` is bit 0 of pg_trigger.tgtype: row-level triggers are cloned by PostgreSQL itself.
 STATEMENT_TRIGGERS_SQL = """
-SELECT t.tgname, pg_get_triggerdef(t.oid) FROM pg_trigger t
+SELECT t.tgname, pg_get_triggerdef(t.oid), obj_description(t.oid, 'pg_trigger') FROM pg_trigger t
 WHERE t.tgrelid = to_regclass(%s) AND NOT t.tgisinternal AND (t.tgtype & 1) = 0
 ORDER BY t.tgname
 """
@@ -32,15 +32,21 @@ _TRIGGER_TABLE = re.compile(r"( ON )(\S+)( FOR EACH )")
 
 
 def statement_triggers(cursor, table):
-    """``{name: CREATE TRIGGER statement}`` of ``table``'s own statement-level triggers."""
+    """``{name: (CREATE TRIGGER statement, comment)}`` of ``table``'s own statement-level triggers."""
     cursor.execute(STATEMENT_TRIGGERS_SQL, [table])
-    return dict(cursor.fetchall())
+    return {name: (definition, comment) for name, definition, comment in cursor.fetchall()}
 
 
 def copy_triggers(execute, definitions, quote, table):
-    """The statement-level triggers ``definitions`` (``{name: CREATE TRIGGER}`` of another table) made on ``table`` too."""
-    for definition in definitions.values():
+    """The statement-level triggers ``definitions`` (``statement_triggers`` of another table) made on ``table`` too.
+
+    With their comments: django-pgtrigger keeps the hash of what it installed
+    there, and reads a trigger without it as outdated.
+    """
+    for name, (definition, comment) in definitions.items():
         execute(_TRIGGER_TABLE.sub(lambda m: f"{m[1]}{quote(table)}{m[3]}", definition, count=1))
+        if comment is not None:
+            execute(f"COMMENT ON TRIGGER {quote(name)} ON {quote(table)} IS '{comment.replace(chr(39), chr(39) * 2)}'")
 
 
 def create_partition(execute, quote, parent, start, triggers, named_after=None):
