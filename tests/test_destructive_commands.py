@@ -35,12 +35,21 @@ def staff_enrolled(dbname):
     assert manage("enrol_totp", "alice", database=dbname).returncode == 0
 
 
+#: Events older than 400 days, in the legacy partition (everything before the conversion).
+OLD_EVENTS = (
+    "INSERT INTO events_enriched (id, org_id, user_id, provider, kwh, water_l, co2_kg, ts) "
+    "SELECT 'evt_old_' || i, 'org_1', 'user_1', 'openai', 1, 1, 1, now() - interval '2 years' + i * interval '1 day' "
+    "FROM generate_series(1, 20) i"
+)
+
+
 #: command line -> how a migrated database is prepared so that it has something to change.
 CASES = {
     ("purge_audit_logs", "--before", "2026-01-01"): lambda db: dbtools.execute(db, OLD_AUDIT_ROWS),
     ("unlock_staff", "alice"): lambda db: (dbtools.execute(db, ADD_STAFF), dbtools.execute(db, ADD_FAILURES)),
     ("enrol_totp", "alice", "--replace"): staff_enrolled,
     ("repair_rollups",): lambda db: dbtools.execute(db, UNCOUNTED_EVENT),
+    ("retention", "--events", "400d"): lambda db: dbtools.execute(db, OLD_EVENTS),
 }
 #: Every command that removes or rewrites data (baseline and rollback are asked in their own tests:
 #: tests/test_baseline.py, tests/test_rollback.py).

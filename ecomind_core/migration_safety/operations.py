@@ -46,12 +46,15 @@ def _is_postgresql(schema_editor):
     return schema_editor.connection.vendor == "postgresql"
 
 
-def ensure_index(schema_editor, table, name, create_sql):
+def ensure_index(schema_editor, table, name, create_sql, partitioned=False):
     """Index ``name`` on ``table`` as ``create_sql`` (a ``CREATE [UNIQUE] INDEX CONCURRENTLY``) builds it.
 
     Kept if a VALID one of that definition is there; an INVALID one is
     dropped concurrently and built again; another definition is an error.
+    ``partitioned``: ``table`` is partitioned (ensure_partitioned_index).
     """
+    if partitioned:
+        return ensure_partitioned_index(schema_editor, table, name, str(create_sql))
     quote = schema_editor.quote_name
     if existing.looks_up(schema_editor):
         found = existing.index(schema_editor, quote(table), name)
@@ -65,13 +68,74 @@ def ensure_index(schema_editor, table, name, create_sql):
     schema_editor.execute(create_sql)
 
 
+def ensure_partitioned_index(schema_editor, table, name, create_sql):
+    """The index on a partitioned table, partition by partition: PostgreSQL cannot build one there concurrently.
+
+    The parent's index is made ``ON ONLY`` the parent (no partition is
+    touched: a moment), then each partition's is built ``CONCURRENTLY``
+    (ensure_index: re-run safe) and attached; once every partition has its
+    own, PostgreSQL marks the parent's valid. Partitions made later get
+    theirs with their attach (maintain_partitions). Re-run: what is attached
+    is kept.
+    """
+    quote = schema_editor.quote_name
+    on_table = f" ON {quote(table)} "
+    parent_sql = create_sql.replace(" INDEX CONCURRENTLY ", " INDEX ", 1).replace(on_table, f" ON ONLY {quote(table)} ", 1)
+    live = existing.looks_up(schema_editor)
+    found = existing.index(schema_editor, quote(table), name) if live else None
+    if found is not None and (found.kind != "I" or found.table != quote(table) or (
+            found.shape[1] != existing.intended_index(schema_editor, table, create_sql)[1])):
+        raise DefinitionConflict("index", name, table, found.definition, create_sql)
+    if found is None:
+        schema_editor.execute(parent_sql)
+    # sqlmigrate lists the partitions there are; check_migrations, with no database, shows one for each.
+    if getattr(schema_editor.connection, "reads_catalog", True):
+        partitions = partitions_needing(schema_editor, table, name)
+    else:
+        partitions = [f"{table}_pYYYYMM"]
+    for partition in partitions:
+        child = truncate_name(f"{partition}_{name}", schema_editor.connection.ops.max_name_length())
+        ensure_index(schema_editor, partition, child,
+                     create_sql.replace(quote(name), quote(child), 1).replace(on_table, f" ON {quote(partition)} ", 1))
+        schema_editor.execute(f"ALTER INDEX {quote(name)} ATTACH PARTITION {quote(child)}")
+
+
+def drop_partitioned_index(schema_editor, name):
+    """PostgreSQL cannot drop a partitioned index concurrently: a plain drop, which holds the table's lock for a
+    moment (it reads no row), under migrate's short lock_timeout and retries."""
+    schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(name)}")
+
+
+def partitions_needing(schema_editor, table, index):
+    """The partitions of ``table`` that have no index attached to ``index`` yet."""
+    from ecomind_core.partitions.inventory import partitions
+
+    with schema_editor.connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT x.indrelid::regclass::text FROM pg_inherits link JOIN pg_index x ON x.indexrelid = link.inhrelid
+            WHERE link.inhparent = to_regclass(%s)""", [schema_editor.quote_name(index)])
+        done = {name.strip('"') for (name,) in cursor.fetchall()}
+        return [p.name for p in partitions(cursor, schema_editor.quote_name(table)) if p.name not in done]
+
+
+def _partitioned(model):
+    from ecomind_core.partitions.options import partition_key
+
+    return partition_key(model._meta) is not None
+
+
 class AddIndexConcurrentlyIfPostgres(AddIndexConcurrently):
     """``CREATE INDEX CONCURRENTLY`` on PostgreSQL (writers keep writing); a plain index elsewhere.
 
     Re-run: a VALID index of this definition is kept, an INVALID one rebuilt.
+    On a partitioned table: ``ON ONLY`` the parent, then each partition's
+    concurrently, attached (ensure_partitioned_index).
     """
 
     requires_non_atomic = True
+    #: The linters read the parent's ``CREATE INDEX ... ON ONLY`` as a build that blocks writes: it builds
+    #: nothing (each partition's index is built CONCURRENTLY, then attached).
+    lint_exempt = ("require-concurrent-index-creation", "CREATE_INDEX")
 
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if not _is_postgresql(schema_editor):
@@ -80,11 +144,13 @@ class AddIndexConcurrentlyIfPostgres(AddIndexConcurrently):
         model = to_state.apps.get_model(app_label, self.model_name)
         if self.allow_migrate_model(schema_editor.connection.alias, model):
             create_sql = self.index.create_sql(model, schema_editor, concurrently=True)
-            ensure_index(schema_editor, model._meta.db_table, self.index.name, create_sql)
+            ensure_index(schema_editor, model._meta.db_table, self.index.name, create_sql, _partitioned(model))
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if not _is_postgresql(schema_editor):
             return AddIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+        if _partitioned(from_state.apps.get_model(app_label, self.model_name)):
+            return drop_partitioned_index(schema_editor, self.index.name)
         return super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
@@ -104,11 +170,18 @@ class RemoveIndexConcurrentlyIfPostgres(SaferRemoveIndexConcurrently):
     def database_forwards(self, app_label, schema_editor, from_state, to_state):
         if not _is_postgresql(schema_editor):
             return RemoveIndex.database_forwards(self, app_label, schema_editor, from_state, to_state)
+        if _partitioned(from_state.apps.get_model(app_label, self.model_name)):
+            return drop_partitioned_index(schema_editor, self.name)
         return super().database_forwards(app_label, schema_editor, from_state, to_state)
 
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if not _is_postgresql(schema_editor):
             return RemoveIndex.database_backwards(self, app_label, schema_editor, from_state, to_state)
+        model = to_state.apps.get_model(app_label, self.model_name)
+        if _partitioned(model):
+            index = to_state.models[app_label, self.model_name_lower].get_index_by_name(self.name)
+            create_sql = index.create_sql(model, schema_editor, concurrently=True)
+            return ensure_index(schema_editor, model._meta.db_table, self.name, create_sql, partitioned=True)
         return super().database_backwards(app_label, schema_editor, from_state, to_state)
 
     def describe(self):

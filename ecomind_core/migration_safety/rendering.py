@@ -24,6 +24,8 @@ class RenderingWrapper(DatabaseWrapper):
     """EcoMind's PostgreSQL backend, minus the server: for ``schema_editor(collect_sql=True)`` only."""
 
     pg_version = PG_VERSION
+    #: No catalog to read: operations that would list what exists (a table's partitions) show a placeholder.
+    reads_catalog = False
 
     def ensure_connection(self):
         pass  # never connects: nothing is executed, only collected
@@ -50,6 +52,8 @@ class RenderedOperation:
     operation: object
     #: The statements it runs, each ending with ``;``.
     statements: tuple
+    #: Its model's table is partitioned (monthly partitions, ecomind_core/partitions/) before it runs.
+    partitioned: bool = False
 
 
 def rendering_connection():
@@ -74,6 +78,14 @@ def render(loader, key):
         operation.state_forwards(app_label, after)
         with connection.schema_editor(collect_sql=True, atomic=False) as editor:
             operation.database_forwards(app_label, editor, state, after)
-        rendered.append(RenderedOperation(index, operation, tuple(editor.collected_sql)))
+        rendered.append(RenderedOperation(index, operation, tuple(editor.collected_sql), on_partitioned(state, app_label, operation)))
         state = after
     return rendered
+
+
+def on_partitioned(state, app_label, operation):
+    """Whether ``operation``'s model is partitioned in ``state`` (``Meta.partition_by_month``)."""
+    from ecomind_core.partitions.options import OPTION
+
+    model_state = state.models.get((app_label, getattr(operation, "model_name_lower", "") or ""))
+    return bool(model_state and model_state.options.get(OPTION))

@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 
 from django.apps import apps as installed_apps
-from django.db.migrations import RenameField, RenameModel, RunPython, RunSQL
+from django.db.migrations import AddConstraint, AddField, AlterField, RenameField, RenameModel, RunPython, RunSQL
+from django.db.models import UniqueConstraint
 
 from ecomind_core.migration_safety.stages import POST_DEPLOY, migration_stage
 
@@ -107,10 +108,24 @@ def own_rules(key, migration, rendered):
                     "it changes rows of a table the enrichment worker writes inside the migration's transaction: every "
                     "row it touches stays locked until the commit and the worker's upserts wait for all of it; use "
                     "ecomind_core.migration_safety.backfill.BatchedBackfill in a non-atomic migration (docs/deployment/migrations.md)")
+        if operation.partitioned and _locks_a_partitioned_table(op):
+            problem(operation, "partitioned-table-lock",
+                    "PostgreSQL cannot add this to a partitioned table without a lock held for a scan of every partition "
+                    "(no UNIQUE ... USING INDEX, no NOT VALID foreign key there): events and audit rows take neither; "
+                    "if it must be, review it with its lock's length (docs/runbooks/partitioning.md)")
         if getattr(op, "requires_non_atomic", False) and migration.atomic:
             problem(operation, "needs-non-atomic",
                     "its statements must commit one by one to hold no lock for long: set atomic = False on the migration")
     return problems
+
+
+def _locks_a_partitioned_table(op):
+    """A unique constraint or a foreign key: on a partitioned table, neither can be added without a long lock."""
+    if isinstance(op, AddConstraint):
+        return isinstance(op.constraint, UniqueConstraint)
+    if isinstance(op, (AddField, AlterField)):
+        return bool(op.field.remote_field) or op.field.unique
+    return False
 
 
 def _in_transaction(migration, op):
