@@ -79,17 +79,19 @@ def _unencoded_userinfo(url):
     return bool(_USERINFO_ENDS & set(userinfo))
 
 
-def database_from_url(url, *, password=None, schema=None, sslmode=None, sslrootcert=None):
+def database_from_url(url, *, password=None, schema=None, sslmode=None, sslrootcert=None, variable="DATABASE_URL"):
     """Turn ``DATABASE_URL`` into a ``DATABASES`` entry, or raise ConfigError.
 
     Only PostgreSQL and SQLite are accepted. ``password`` (``DATABASE_PASSWORD``)
     replaces the URL's password, so the URL itself can be non-secret and the
     password rotated on its own; ``sslmode`` and ``sslrootcert``
     (``DATABASE_SSLMODE``, ``DATABASE_SSLROOTCERT``) replace the URL's own.
+    ``variable`` is the setting the URL came from, which every message names
+    (``DATABASE_REPLICA_URL`` for the read replica).
     """
     if _unencoded_userinfo(url):
         raise ConfigError(
-            "DATABASE_URL has special characters before its host that are not percent-encoded, so its password "
+            f"{variable} has special characters before its host that are not percent-encoded, so its password "
             "would be read as host or database: encode them (@ as %40, : as %3A, / as %2F, # as %23, ? as %3F), "
             "or leave the password out of the URL and set DATABASE_PASSWORD."
         )
@@ -97,7 +99,7 @@ def database_from_url(url, *, password=None, schema=None, sslmode=None, sslrootc
         parts = urlsplit(url)
         parts.port  # noqa: B018 -- raises ValueError on a non-numeric port
     except ValueError:
-        raise ConfigError(f"DATABASE_URL is malformed: use {ACCEPTED_URLS}.") from None
+        raise ConfigError(f"{variable} is malformed: use {ACCEPTED_URLS}.") from None
     scheme = parts.scheme.lower()
     if scheme in SQLITE_SCHEMES:
         config = environ.Env.db_url_config(url)
@@ -106,15 +108,15 @@ def database_from_url(url, *, password=None, schema=None, sslmode=None, sslrootc
     if scheme not in POSTGRES_SCHEMES:
         shown = f"'{scheme}'" if scheme else "none"
         raise ConfigError(
-            f"DATABASE_URL has an unsupported scheme ({shown}): only PostgreSQL and SQLite "
+            f"{variable} has an unsupported scheme ({shown}): only PostgreSQL and SQLite "
             f"are supported; use {ACCEPTED_URLS}."
         )
     if not parts.path.strip("/"):
-        raise ConfigError(f"DATABASE_URL names no database: use {ACCEPTED_URLS}.")
+        raise ConfigError(f"{variable} names no database: use {ACCEPTED_URLS}.")
     try:
         config = environ.Env.db_url_config(url)
     except Exception:  # django-environ raises several types; none is safe to show
-        raise ConfigError(f"DATABASE_URL is malformed: use {ACCEPTED_URLS}.") from None
+        raise ConfigError(f"{variable} is malformed: use {ACCEPTED_URLS}.") from None
     config["ENGINE"] = POSTGRES_ENGINE
     if password is not None:
         config["PASSWORD"] = password
@@ -122,7 +124,7 @@ def database_from_url(url, *, password=None, schema=None, sslmode=None, sslrootc
     options = config.setdefault("OPTIONS", {})
     options.update({key: value for key, value in (("sslmode", sslmode), ("sslrootcert", sslrootcert)) if value})
     if options.get("sslmode", "prefer") not in SSLMODES:
-        raise ConfigError(f"DATABASE_URL's sslmode {options['sslmode']!r} is not one of libpq's: {', '.join(SSLMODES)}.")
+        raise ConfigError(f"{variable}'s sslmode {options['sslmode']!r} is not one of libpq's: {', '.join(SSLMODES)}.")
     return config
 
 
@@ -190,6 +192,37 @@ def credential_files(*, sslmode=None, sslrootcert=None):
             "password_fixed": bool(os.environ.get("DATABASE_PASSWORD")), "sslmode": sslmode, "sslrootcert": sslrootcert,
             # What was applied at start-up, so that only a later change is applied again.
             "seen": {name: fingerprint(read_secret_file(name, path)) for name, path in files.items()}}
+
+
+def replica_database(url, primary, *, password=None, sslmode=None, sslrootcert=None):
+    """``DATABASE_REPLICA_URL`` as the ``replica`` entry of ``DATABASES``, beside ``primary``; or ConfigError.
+
+    Built by :func:`database_from_url` like the primary, with the primary's
+    schema, TLS settings, password (a streaming replica has the primary's
+    roles, so ``DATABASE_PASSWORD`` is its password too), connect timeout and
+    connection reuse: the replica differs only in where it is.
+    """
+    if primary["ENGINE"] != POSTGRES_ENGINE:
+        raise ConfigError("DATABASE_REPLICA_URL is set but DATABASE_URL names no PostgreSQL primary: "
+                          "a read replica follows a PostgreSQL primary; set DATABASE_URL too, or unset DATABASE_REPLICA_URL.")
+    replica = database_from_url(url, password=password, schema=primary["SCHEMA"], sslmode=sslmode,
+                                sslrootcert=sslrootcert, variable="DATABASE_REPLICA_URL")
+    if replica["ENGINE"] != POSTGRES_ENGINE:
+        raise ConfigError("DATABASE_REPLICA_URL names a SQLite file: a read replica is a PostgreSQL standby, "
+                          "postgres://USER@HOST:5432/NAME.")
+    replica["OPTIONS"].setdefault("connect_timeout", primary["OPTIONS"].get("connect_timeout"))
+    replica.update(CONN_MAX_AGE=primary["CONN_MAX_AGE"], CONN_HEALTH_CHECKS=primary["CONN_HEALTH_CHECKS"],
+                   # Under the test runner the replica is the test database itself (Django's
+                   # documented set-up for a replica); tests that need it apart add their own.
+                   TEST={"MIRROR": "default"})
+    password_file = (primary.get("CREDENTIAL_FILES") or {}).get("password_file")
+    if password_file:
+        # A rotated DATABASE_PASSWORD_FILE reaches the replica's new connections too; its URL
+        # is not re-read (DATABASE_URL_FILE names the primary's).
+        files = primary["CREDENTIAL_FILES"]
+        replica["CREDENTIAL_FILES"] = {**files, "url_file": None, "seen": {
+            name: seen for name, seen in files["seen"].items() if name == "DATABASE_PASSWORD_FILE"}}
+    return replica
 
 
 #: Keys this process's fingerprints: settings may be printed (diffsettings), and a plain

@@ -12,6 +12,7 @@ from syzygy.constants import Stage
 
 from ecomind.config import (
     ConfigError, credential_files, database_from_url, database_tls, ip_networks, non_negative_int, positive_int, read_secret,
+    replica_database,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -123,6 +124,7 @@ if _database_url:
     # connection: a rotated password needs no restart (ecomind_core/db/credentials.py).
     _default_db["CREDENTIAL_FILES"] = credential_files(sslmode=_sslmode, sslrootcert=_sslrootcert)
 else:
+    _sslmode = _sslrootcert = None
     # SQLITE_PATH moves the embedded file (tests use it to keep yours intact).
     _default_db = {"ENGINE": "django.db.backends.sqlite3", "NAME": env.str("SQLITE_PATH", default=str(BASE_DIR / "db.sqlite3"))}
 # Seconds to wait for a TCP connection before giving up (PostgreSQL only).
@@ -134,6 +136,16 @@ if _default_db["ENGINE"] != "django.db.backends.sqlite3":
 _default_db["CONN_MAX_AGE"] = non_negative_int("CONN_MAX_AGE", 60)
 _default_db["CONN_HEALTH_CHECKS"] = _bool("CONN_HEALTH_CHECKS", True)
 DATABASES = {"default": _default_db}
+
+# DATABASE_REPLICA_URL(_FILE): a streaming replica of the primary. When set, the
+# admin's reads of the big read-only tables go there, everything else stays on
+# the primary (ecomind_core/replicas/, docs/scale-out.md). Unset: one database.
+_replica_url = read_secret("DATABASE_REPLICA_URL")
+if _replica_url:
+    DATABASES["replica"] = replica_database(
+        _replica_url, _default_db, password=read_secret("DATABASE_PASSWORD"), sslmode=_sslmode, sslrootcert=_sslrootcert,
+    )
+    DATABASE_ROUTERS = ["ecomind_core.replicas.router.AdminReadsToReplica"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
