@@ -24,7 +24,7 @@ one exact audit id). Prints per page the plain and partitioned times and
 their ratio: the goal (issue #19) is at most 1.2x each. Then the EXPLAIN
 ANALYZE of the date-filtered events query (as the page ran it) on the
 partitioned database, and which partitions it read. Not part of the test
-suite; about 12 minutes and 9 GB at 5M rows a table, dropped at the end,
+suite; about 10 minutes and 8 GB at 5M rows a table, dropped at the end,
 also on failure or Ctrl-C.
 """
 

@@ -30,7 +30,7 @@ count and checksum of events_enriched's rows that existed before (the
 writer's excluded) before and after: equal. Goal (issue #19): the writer's
 worst transaction at most 250 ms. Then the conversion's time against the
 copy's: why the old table is attached as the first partition rather than
-its rows moved. Not part of the test suite; about 10 minutes and 6 GB at 5M
+its rows moved. Not part of the test suite; about 7 minutes and 7 GB at 5M
 events on 2 cores. The databases are dropped at the end, also on failure or
 Ctrl-C.
 """

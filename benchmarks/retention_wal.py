@@ -31,7 +31,7 @@ postgres) the WAL records of this benchmark's own database are also
 counted with pg_waldump (records naming its relations, and the records of
 the transactions that wrote them), and the ratio is taken from those.
 Goal (issue #19): at least 100x less WAL for (a). Not part of the test
-suite; about 6 minutes and 5 GB at 5M events. The databases are dropped at
+suite; about 5 minutes and 5 GB at 5M events. The databases are dropped at
 the end, also on failure or Ctrl-C.
 """
 
