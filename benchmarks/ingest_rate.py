@@ -54,23 +54,10 @@ FILL_BATCH = 250_000
 #: (writers, events per transaction); the first is the baseline.
 SHAPES = ((1, 1), (1, 10), (1, 100), (1, 1000), (2, 1), (4, 1), (4, 100))
 
-# -- the worker's statements (docs/schema.md) -----------------------------------
+# -- the worker's statements (docs/schema.md), as benchmarks/migration_locks.py's writer sends them ---------
 
-EVENT_SQL = """
-    INSERT INTO events_enriched (id, org_id, user_id, provider, model, tokens_in, tokens_out, node_type, region,
-                                 kwh, water_l, co2_kg, ts, source, metadata, created_at)
-    VALUES (gen_random_uuid()::text, %(org_id)s, %(user_id)s, %(provider)s, %(model)s, %(tokens_in)s,
-            %(tokens_out)s, 'gpu-h100', 'eu-west-1', %(kwh)s, %(water_l)s, %(co2_kg)s, %(ts)s, 'gateway',
-            %(metadata)s::json, now())"""
-
-
-def upsert_sql(table, keys):
-    columns = ", ".join(("date", *keys))
-    values = ", ".join(f"%({column})s" for column in ("date", *keys))
-    sums = ", ".join(f"{m} = {table}.{m} + EXCLUDED.{m}" for m in ("kwh", "water_l", "co2_kg"))
-    return (f"INSERT INTO {table} ({columns}, call_count, kwh, water_l, co2_kg) "
-            f"VALUES ({values}, 1, %(kwh)s, %(water_l)s, %(co2_kg)s) "
-            f"ON CONFLICT ({columns}) DO UPDATE SET call_count = {table}.call_count + 1, {sums}")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from migration_locks import EVENT_SQL, upsert_sql  # noqa: E402
 
 
 def daily_keys():

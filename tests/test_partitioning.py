@@ -16,6 +16,7 @@ import time
 import psycopg
 import pytest
 
+from ecomind_core.partitions.months import add_months, month_start
 from tests import dbtools
 from tests.dbtools import manage
 from tests.test_baseline import build
@@ -234,8 +235,7 @@ def test_maintain_and_retention_on_plain_tables_or_sqlite_say_so(plain_db, migra
 
 # -- retention --------------------------------------------------------------------------------------
 def months_ago(count, now):
-    years, month = divmod(now.month - 1 - count, 12)
-    return datetime.datetime(now.year + years, month + 1, 1)
+    return add_months(month_start(now), -count)
 
 
 @pytest.fixture
@@ -328,8 +328,7 @@ def test_purge_audit_logs_uses_the_partitions_and_counts_exactly(two_years_on):
 @pytest.mark.django_db
 def test_a_period_reads_only_its_months_partitions():
     from ecomind_core.models import Event
-
-    from ecomind_core.partitions.months import add_months, month_start, now_utc
+    from ecomind_core.partitions.months import now_utc
 
     month = add_months(month_start(now_utc()), 2)
     start, end = (moment.replace(tzinfo=datetime.UTC) for moment in (month, add_months(month, 1)))
