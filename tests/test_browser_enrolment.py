@@ -54,6 +54,7 @@ def test_a_staff_member_enrols_from_a_link_in_the_browser(browser, live_server, 
     assert browser.find_element(By.LINK_TEXT, "Audit logs")  # in the admin, signed in with the new device
 
     browser.find_element(By.CSS_SELECTOR, "#logout-form button").click()
+    browser.find_element(By.LINK_TEXT, "Log in again")  # the sign-out has finished (a loaded machine can be slow)
     browser.get(f"{live_server.url}/admin/")
     for name, value in (("username", "alice"), ("password", PASSWORD), ("otp_token", codes[0])):
         browser.find_element(By.NAME, name).send_keys(value)

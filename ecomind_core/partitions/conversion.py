@@ -90,9 +90,15 @@ def first_month(cursor, names, key, quote):
 
 def convert(editor, model, key, pk_columns, ahead):
     """``model``'s plain table made monthly partitions by ``key``, online (see the module's docstring)."""
+    if not existing.looks_up(editor):  # only collecting the SQL: nothing to read
+        return _convert(editor, None, model, key, pk_columns, ahead)
+    with editor.connection.cursor() as cursor:
+        return _convert(editor, cursor, model, key, pk_columns, ahead)
+
+
+def _convert(editor, cursor, model, key, pk_columns, ahead):
     quote, names = editor.quote_name, Names(model, editor.connection)
-    live = existing.looks_up(editor)
-    cursor = editor.connection.cursor() if live else None
+    live = cursor is not None
     if live and is_partitioned(cursor, quote(names.table)):
         return  # converted by an earlier try
     first = first_month(cursor, names, key, quote) if live else add_months(month_start(now_utc()), 2)
@@ -101,7 +107,7 @@ def convert(editor, model, key, pk_columns, ahead):
                  f"CREATE UNIQUE INDEX CONCURRENTLY {quote(names.legacy_primary_key)} ON {quote(names.table)} ({columns})")
     NotValidThenValidate.add_not_valid(editor, names.table, names.bound_check, f"CHECK ({quote(key)} < {literal(first)})")
     make_staging(editor, cursor, names, key, quote)
-    ensure_months(cursor if live else None, editor.execute, quote, names.staging,
+    ensure_months(cursor, editor.execute, quote, names.staging,
                   max(months_wanted(ahead), add_months(first, 1)), start=first, named_after=names.table)
     with transaction.atomic(using=editor.connection.alias):
         swap_in(editor, names, key, pk_columns, first, model, quote)
@@ -144,9 +150,10 @@ def swap_in(editor, names, key, pk_columns, first, model, quote):
 def convert_back(editor, model, key, pk_columns):
     """The partitioned table made one plain table again, every row kept (see the module's docstring)."""
     quote, names = editor.quote_name, Names(model, editor.connection)
-    live = existing.looks_up(editor)
-    if live and not is_partitioned(editor.connection.cursor(), quote(names.table)):
-        return  # already plain
+    if existing.looks_up(editor):
+        with editor.connection.cursor() as cursor:
+            if not is_partitioned(cursor, quote(names.table)):
+                return  # already plain
     pk = ", ".join(quote(c) for c in pk_columns)
     ensure_index(editor, names.legacy, names.legacy_id_unique,
                  f"CREATE UNIQUE INDEX CONCURRENTLY {quote(names.legacy_id_unique)} ON {quote(names.legacy)} ({pk})")
