@@ -20,6 +20,7 @@ pending"; the next run finishes it (``FINALIZE``).
 """
 
 import datetime
+import json
 import re
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -63,7 +64,7 @@ class Plan:
     cutoff: datetime.datetime
     #: Partitions holding only old rows: detached and dropped (with their estimated rows).
     drop: list = field(default_factory=list)
-    #: ``(partition, rows)``: old rows deleted in batches there.
+    #: ``(partition, rows)``: old rows deleted in batches there (estimated, unless exact).
     trim: list = field(default_factory=list)
 
     def rows(self):
@@ -98,7 +99,7 @@ class Remover:
                     rows = self.count_all(cursor, partition) if self.exact else self.estimate(cursor, partition)
                     plan.drop.append((partition, rows))
                 elif partition.lower is None or has_kept or self.exact:
-                    rows = self.count_old(cursor, partition, cutoff)
+                    rows = (self.count_old if self.exact else self.estimate_old)(cursor, partition, cutoff)
                     if rows:
                         plan.trim.append((partition, rows))
         return plan
@@ -133,6 +134,16 @@ class Remover:
         where, params = self.old_rows(partition, cutoff)
         cursor.execute(f"SELECT count(*) {where}", params)
         return cursor.fetchone()[0]
+
+    def estimate_old(self, cursor, partition, cutoff):
+        """The planner's estimate of the old rows (the legacy partition can hold hundreds of millions: a count
+        would read them all); at least 1 when any is there, so that none is left for want of an estimate."""
+        where, params = self.old_rows(partition, cutoff)
+        cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 {where}", params)
+        plan = cursor.fetchone()[0]
+        estimate = int((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])
+        cursor.execute(f"SELECT EXISTS (SELECT 1 {where})", params)
+        return max(estimate, 1) if cursor.fetchone()[0] else 0
 
     def carry_out(self, plan, on_progress=lambda line: None):
         """Drop and trim as planned; returns ``(partitions dropped, rows deleted)``."""

@@ -87,6 +87,6 @@ class Command(DatabaseCommand):
         for partition, rows in plan.drop:
             self.stdout.write(f"  drop partition {partition.name} (about {rows:,} rows)")
         for partition, rows in plan.trim:
-            self.stdout.write(f"  delete {rows:,} rows from {partition.name}, in batches")
+            self.stdout.write(f"  delete about {rows:,} rows from {partition.name}, in batches")
         if not (plan.drop or plan.trim):
             self.stdout.write("  nothing older")
