@@ -217,6 +217,15 @@ def test_a_partition_without_the_append_only_trigger_is_drift_and_maintain_mends
     assert_ok(manage("verify_schema", database=migrated_db), "the schema matches")
 
 
+def test_a_partition_attached_far_ahead_hides_no_missing_month(migrated_db):
+    dbtools.execute(migrated_db, "CREATE TABLE events_archive (LIKE events_enriched); ALTER TABLE events_enriched "
+                                 "ATTACH PARTITION events_archive FOR VALUES FROM ('2090-01-01') TO ('2091-01-01')")
+    assert_ok(manage("maintain_partitions", "--check", "--ahead", "6", database=migrated_db),
+              "events_enriched: 3 months ready", code=1)
+    assert_ok(manage("maintain_partitions", "--ahead", "6", database=migrated_db), "6 months after the current one")
+    assert_ok(manage("verify_schema", database=migrated_db), "partition_unexpected: events_archive", code=1)
+
+
 def test_a_default_partition_is_drift(migrated_db):
     dbtools.execute(migrated_db, "CREATE TABLE events_enriched_default PARTITION OF events_enriched DEFAULT")
     assert_ok(manage("verify_schema", database=migrated_db), "partition_default: events_enriched_default", code=1)

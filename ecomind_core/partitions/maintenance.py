@@ -80,10 +80,36 @@ def ensure_months(cursor, execute, quote, parent, until, start=None, named_after
     return made
 
 
+#: How far ahead months are counted (a partition up to MAXVALUE would otherwise count forever).
+MAX_MONTHS_COUNTED = 120
+
+
+def covers(found, month):
+    """Some partition holds every row of ``month`` (the month starting then)."""
+    end = add_months(month, 1)
+    return any((p.lower is None or p.lower <= month) and (p.upper is None or p.upper >= end) for p in found)
+
+
+def missing_months(found, start, until):
+    """The months from ``start`` up to ``until`` that no partition holds (a gap is as bad as the end)."""
+    months, month = [], start
+    while month < until:
+        if not covers(found, month):
+            months.append(month)
+        month = add_months(month, 1)
+    return months
+
+
 def months_ahead(found, now=None):
-    """Whole months covered after the current one (negative: the current month has no partition)."""
-    end = covered_until(found)
-    if end is None:
-        return None
-    current = month_start(now or now_utc())
-    return (end.year - current.year) * 12 + end.month - current.month - 1
+    """Whole months covered without a gap after the current one (-1: the current month has no partition).
+
+    Counted month by month, not from the last partition's end: a partition attached by hand far
+    ahead must not hide the months missing before it.
+    """
+    month = month_start(now or now_utc())
+    if not covers(found, month):
+        return -1
+    ahead = 0
+    while ahead < MAX_MONTHS_COUNTED and covers(found, add_months(month, ahead + 1)):
+        ahead += 1
+    return ahead

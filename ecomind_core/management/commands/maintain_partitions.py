@@ -24,8 +24,9 @@ from ecomind_core.management.base import DatabaseCommand, cannot_run
 from ecomind_core.management.exit_codes import ExitCode
 from ecomind_core.partitions.inventory import is_partitioned, partitions
 from ecomind_core.partitions.maintenance import (
-    copy_triggers, create_partition, months_ahead, months_wanted, statement_triggers,
+    copy_triggers, create_partition, missing_months, months_ahead, months_wanted, statement_triggers,
 )
+from ecomind_core.partitions.months import month_start, now_utc
 from ecomind_core.catalog.partitions import MISSING_TRIGGERS_SQL
 from ecomind_core.partitions.options import partitioned_models
 
@@ -87,18 +88,14 @@ class Command(DatabaseCommand):
         return ahead
 
     def maintain(self, table, ahead):
-        """Partitions of ``table`` up to ``ahead`` months on, and its statement triggers on each; names made."""
-        until, made = months_wanted(ahead), []
-        while True:
-            with self.connection.cursor() as cursor:
-                found = partitions(cursor, self.quote(table))
-                start = found[-1].upper if found else None
-            if start is None or start >= until:
-                break
-            made.append(self.with_retries(lambda: self.make_one(table, start)))
+        """Partitions of ``table`` for every month up to ``ahead`` on that has none, and its statement triggers
+        on each; the names made."""
+        with self.connection.cursor() as cursor:
+            found = partitions(cursor, self.quote(table))
+        made = [self.with_retries(lambda: self.make_one(table, month))
+                for month in missing_months(found, month_start(now_utc()), months_wanted(ahead))]
         self.add_missing_triggers(table)
-        self.stdout.write(f"{table}: {', '.join(made) if made else 'nothing to make'}; ready until "
-                          f"{max(start, until) if start else until:%Y-%m-%d} (exclusive), {self.ready_text(table)}.")
+        self.stdout.write(f"{table}: {', '.join(made) if made else 'nothing to make'}; {self.ready_text(table)}.")
         return made
 
     def ready_text(self, table):
