@@ -90,7 +90,9 @@ def test_a_build_waiting_for_a_table_lock_waits_without_a_timeout(scratch_db):
         run = start_migrate(scratch_db, "--lock-timeout", "500ms", "--lock-retries", "0")
         wait_for(lambda: dbtools.execute(scratch_db, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                                                      "AND query LIKE 'CREATE INDEX CONCURRENTLY%%'"))
-        time.sleep(2.5)  # past lock_timeout, and past the report's first look
+        # Past lock_timeout, and past the report's first look (its watch opens a connection of its own
+        # first: on a loaded machine that alone can take a second or two).
+        time.sleep(5)
         assert run.poll() is None, run.communicate()
         blocker.rollback()
     out, err = run.communicate(timeout=120)
