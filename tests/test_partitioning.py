@@ -10,6 +10,8 @@ exactly the partitions older than its cutoff and trims the legacy one;
 
 import datetime
 import json
+import subprocess
+import sys
 import threading
 import time
 
@@ -178,6 +180,39 @@ def test_rollback_leaves_plain_tables_with_the_same_rows_and_forward_again(plain
     assert_ok(manage("verify_schema", database=plain_db), "the schema matches")
 
 
+def test_a_rollback_held_up_by_a_long_transaction_names_it_and_a_rerun_finishes(plain_db):
+    assert_ok(manage("migrate", "--no-input", database=plain_db))
+    rows = rows_checksum(plain_db, "events_enriched")
+    with dbtools.connect(plain_db) as blocker:
+        blocker.execute("SET application_name = 'nightly-export'")
+        blocker.execute("BEGIN")
+        blocker.execute("SELECT count(*) FROM events_enriched")
+        held = manage("rollback", "--no-input", "--lock-timeout", "1s", "--lock-retries", "1", database=plain_db,
+                      env={"MIGRATION_LOCK_RETRY_WAIT": "100ms"})
+        blocker.execute("ROLLBACK")
+    assert_ok(held, "nightly-export", code=3)
+    # The way back's first step (a unique index on id, built concurrently) stays; the tables are still partitioned.
+    assert relkind(plain_db, "events_enriched") == "p" and rows_checksum(plain_db, "events_enriched") == rows
+    assert_ok(manage("rollback", "--no-input", database=plain_db), "Rolled back 1 migrations")
+    assert relkind(plain_db, "events_enriched") == "r" and rows_checksum(plain_db, "events_enriched") == rows
+    assert_ok(manage("verify_schema", "--at", f"ecomind_core.{BEFORE}", database=plain_db), "the schema matches")
+
+
+def test_a_rollback_that_would_merge_two_rows_of_one_id_changes_nothing(plain_db):
+    assert_ok(manage("migrate", "--no-input", database=plain_db))
+    # Possible once (id, ts) is the key: the same id in a later month.
+    dbtools.execute(plain_db, """
+        INSERT INTO events_enriched (id, org_id, user_id, provider, kwh, water_l, co2_kg, ts)
+        VALUES ('evt_1', 'org_1', 'user_1', 'openai', 1, 2, 3, date_trunc('month', now()) + interval '2 months')""")
+    rows = rows_checksum(plain_db, "events_enriched")
+    refused = manage("rollback", "--no-input", database=plain_db)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "evt_1" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    assert "nothing was changed" in refused.stderr
+    assert relkind(plain_db, "events_enriched") == "p" and rows_checksum(plain_db, "events_enriched") == rows
+    assert dbtools.execute(plain_db, "SELECT to_regclass('events_enriched_legacy_id_unique')") == [(None,)]
+
+
 def test_a_legacy_database_is_adopted_then_converted(scratch_db):
     legacy_db = scratch_db
     build(legacy_db, "001")
@@ -205,6 +240,24 @@ def test_maintain_partitions_makes_months_ahead_once_and_check_says_when_short(m
     # A new audit partition refuses a DELETE naming it, as the table does.
     with pytest.raises(psycopg.errors.RaiseException):
         dbtools.execute(migrated_db, f"DELETE FROM {made[0]}")
+    assert_ok(manage("verify_schema", database=migrated_db), "the schema matches")
+
+
+def test_maintain_held_up_by_a_lock_names_it_leaves_nothing_half_made_and_a_rerun_finishes(migrated_db):
+    before = partition_names(migrated_db, "events_enriched")
+    with dbtools.connect(migrated_db) as blocker:
+        blocker.execute("SET application_name = 'index-build'")
+        blocker.execute("BEGIN")
+        blocker.execute("LOCK TABLE events_enriched IN SHARE UPDATE EXCLUSIVE MODE")  # as a concurrent build holds it
+        held = manage("maintain_partitions", "--ahead", "5", database=migrated_db,
+                      env={"MIGRATION_LOCK_TIMEOUT": "1s", "MIGRATION_LOCK_RETRIES": "1", "MIGRATION_LOCK_RETRY_WAIT": "100ms"})
+        blocker.execute("ROLLBACK")
+    assert_ok(held, "index-build", "Nothing half-made is left", code=3)
+    assert len(held.stderr.strip().splitlines()) == 1
+    assert partition_names(migrated_db, "events_enriched") == before
+    assert dbtools.execute(migrated_db, "SELECT count(*) FROM pg_class WHERE relname LIKE 'events_enriched_p%%' "
+                                        "AND relkind = 'r' AND NOT relispartition")[0][0] == 0
+    assert_ok(manage("maintain_partitions", "--ahead", "5", database=migrated_db), "5 months after the current one")
     assert_ok(manage("verify_schema", database=migrated_db), "the schema matches")
 
 
@@ -319,6 +372,66 @@ def test_retention_drops_exactly_the_old_partitions_and_trims_the_legacy_one(two
 def months_after(partition, count):
     start = datetime.datetime.strptime(partition[-6:], "%Y%m")
     return months_ago(-count, start)
+
+
+def detaching(dbname):
+    return dbtools.execute(dbname, "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                   "AND query LIKE 'ALTER TABLE%%DETACH PARTITION%%'")
+
+
+def test_retention_beside_a_backup_waits_without_blocking_the_worker_and_a_rerun_finishes(two_years_on):
+    dbname, now = two_years_on
+    kept = rows_checksum(dbname, "events_enriched", f"ts >= '{months_ago(12, now)}'")
+    backup = psycopg.connect(dbtools.url(dbname), application_name="nightly-backup")
+    backup.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")  # as pg_dump holds its snapshot, and a lock on every table
+    backup.execute("SELECT count(*) FROM events_enriched")
+    run = subprocess.Popen([sys.executable, "manage.py", "retention", "--events", "400d", "--no-input"],
+                           cwd=dbtools.ROOT, env=dbtools.manage_env({"MIGRATION_CONCURRENT_TIMEOUT": "5s"}, dbname),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not detaching(dbname):
+            assert time.monotonic() < deadline and run.poll() is None, run.communicate()
+            time.sleep(0.1)
+        # The worker's insert goes through while the detach waits.
+        with dbtools.connect(dbname) as worker:
+            worker.execute("SET statement_timeout = '2s'")
+            worker.execute(EVENT_SQL, {"org": "org_w", "user": "user_w", "provider": "openai", "model": "gpt-4o", "tin": 1,
+                                       "tout": 1, "kwh": 1, "water": 1, "co2": 1, "ts": now, "metadata": WRITER_MARK})
+        out, err = run.communicate(timeout=120)  # the ceiling ends the wait
+    finally:
+        backup.rollback()
+        backup.close()
+    assert run.returncode == 2 and "Traceback" not in err, out + err
+    assert "nightly-backup" in out + err and "MIGRATION_CONCURRENT_TIMEOUT" in err
+    pending = dbtools.execute(dbname, "SELECT count(*) FROM pg_inherits WHERE inhdetachpending")[0][0]
+    assert pending == 1  # left half-detached: the next run finishes it
+    assert_ok(manage("retention", "--events", "400d", "--no-input", database=dbname), "partitions dropped")
+    assert dbtools.execute(dbname, "SELECT count(*) FROM pg_inherits WHERE inhdetachpending")[0][0] == 0
+    assert dbtools.execute(dbname, "SELECT min(ts) >= %s FROM events_enriched",
+                           [month_start(now - datetime.timedelta(days=400))])[0][0]
+    assert rows_checksum(dbname, "events_enriched", f"ts >= '{months_ago(12, now)}' AND metadata::text IS DISTINCT FROM "
+                                                    f"'{WRITER_MARK}'") == kept
+    assert_ok(manage("verify_schema", database=dbname), "the schema matches")
+
+
+def test_retention_that_stops_half_way_records_what_went(two_years_on):
+    dbname, now = two_years_on
+    backup = psycopg.connect(dbtools.url(dbname), application_name="nightly-backup")
+    backup.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+    backup.execute("SELECT count(*) FROM audit_logs")  # events go; audit rows wait for it, past the ceiling
+    try:
+        stopped = manage("retention", "--events", "400d", "--audit-logs", "1y", "--no-input", database=dbname,
+                         env={"MIGRATION_CONCURRENT_TIMEOUT": "2s"})
+    finally:
+        backup.rollback()
+        backup.close()
+    assert_ok(stopped, "nightly-backup", code=2)
+    [details] = dbtools.execute(dbname, "SELECT details::text FROM audit_logs WHERE action = 'retention.remove'")
+    recorded = json.loads(details[0])
+    assert recorded["completed"] is False and recorded["audit_logs"]["dropped_partitions"] == []
+    assert recorded["events_enriched"]["dropped_partitions"] and recorded["events_enriched"]["deleted_rows"] > 0
+    assert not set(recorded["events_enriched"]["dropped_partitions"]) & set(partition_names(dbname, "events_enriched"))
 
 
 def test_purge_audit_logs_uses_the_partitions_and_counts_exactly(two_years_on):

@@ -10,7 +10,9 @@ is for customer users); schema and retention operations use ``org_id =
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
+from ecomind_core.db.reconnect import reopen_if_lost
 from ecomind_core.models import AuditLog
 
 #: ``org_id`` of rows about the system itself (schema and retention operations).
@@ -63,3 +65,13 @@ def record_staff_change(staff, obj, *, action, resource, org_id, before=None, af
             "changed": changed(before, after),
         },
     )
+
+
+def record_or_say(say, *, using=None, **row):
+    """``record(**row)`` after a command's work, even one that failed half-way: what was done is never left
+    unrecorded. If the database does not take the row (the connection was lost), ``say`` prints it instead."""
+    try:
+        reopen_if_lost(connections[using or DEFAULT_DB_ALIAS])
+        return record(using=using, **row)
+    except DatabaseError:
+        say(f"audit row not written (the database did not take it), kept here: {json.dumps(row, cls=DjangoJSONEncoder)}")

@@ -27,18 +27,18 @@ from .compare import compare
 from .expected import expected_catalog
 from .findings import ERROR, KINDS, WARNING, Finding, has_errors
 from .migration_findings import findings_at, load, migration_findings
-from .partitions import expected_partitions, only_tables, partition_findings, without_inherited
+from .partitions import expected_partitions, live_partitions, missing_triggers, partition_findings, partition_names
 
 READERS = {"postgresql": live_postgresql.read, "sqlite": live_sqlite.read}
 
 
-def read_live(connection, expected):
-    """The live catalog of what ``expected`` describes (and the names of everything else)."""
+def read_live(connection, expected, also=()):
+    """The live catalog of what ``expected`` describes and of the tables ``also`` names (and the names of everything else)."""
     try:
         reader = READERS[connection.vendor]
     except KeyError:
         raise NotImplementedError(f"no catalog reader for {connection.vendor}") from None
-    return reader(connection, set(expected.tables), set(expected.functions))
+    return reader(connection, set(expected.tables) | set(also), set(expected.functions))
 
 
 @dataclass
@@ -66,7 +66,8 @@ def migrated_tables(state_apps):
 def check_catalog(connection, state_apps, live=None):
     """Compare ``connection``'s live catalog with what ``state_apps`` describe."""
     expected = expected_catalog(state_apps, connection)
-    live = read_live(connection, expected) if live is None else live
+    # The partitions are read with their tables: one catalog read, whatever the number of months.
+    live = read_live(connection, expected, partition_names(connection, expected)) if live is None else live
     checked = migrated_tables(state_apps)
     findings = compare(expected, live, checked)
     findings += check_partitions(connection, expected, live, checked, findings)
@@ -86,16 +87,15 @@ def check_partitions(connection, expected, live, owned_tables, parent_findings):
     partitions = expected_partitions(connection, expected, live)
     if not partitions.expected.tables:
         return []
-    live_partitions = without_inherited(only_tables(read_live(connection, partitions.expected)), partitions.inherited)
-    found = compare(partitions.expected, live_partitions, owned_tables | set(partitions.expected.tables))
+    found = compare(partitions.expected, live_partitions(live, partitions, lambda more: read_live(connection, more)),
+                    owned_tables | set(partitions.expected.tables))
     parent_of = {name: table.parents[0] for name, table in partitions.expected.tables.items()}
     on_parents = {(f.table, f.kind, f.expected, f.actual) for f in parent_findings}
     # A catalog column this release does not know is one finding, however many tables carry it.
     unknown = {f.object for f in parent_findings if f.kind == "catalog_column_unreviewed"}
-    found = [f for f in found if f.kind != "trigger_missing"
-             and (parent_of.get(f.table), f.kind, f.expected, f.actual) not in on_parents
+    found = [f for f in found if (parent_of.get(f.table), f.kind, f.expected, f.actual) not in on_parents
              and not (f.kind == "catalog_column_unreviewed" and f.object in unknown)]
-    return found + partition_findings(connection, expected, live, owned_tables)
+    return missing_triggers(found, parent_of, owned_tables) + partition_findings(connection, expected, live, owned_tables)
 
 
 def verify(connection):

@@ -221,11 +221,11 @@ class PostgresTableBuilder(TableBuilder):
     def partitioned(table, key):
         """Monthly range partitions by ``key`` (ecomind_core/partitions/): which months exist is not a schema matter.
 
-        The partitions are read and checked through the table (``children``
-        lists them); which ones exist changes every month (maintain_partitions,
-        retention), so they are not compared here: catalog/partitions.py says
-        whether the months ahead are covered. A partitioned table has no access
-        method, and its indexes are partitioned indexes.
+        Which partitions exist changes every month (maintain_partitions,
+        retention), so ``children`` is not compared; catalog/partitions.py
+        compares each partition there is, as its parent makes it. A
+        partitioned table has no access method, and its indexes are
+        partitioned indexes.
         """
         table.kind, table.partitioning, table.children, table.access_method = "p", f"RANGE ({key})", None, None
         for index in (*table.primary_key, *table.indexes, *table.uniques):

@@ -46,19 +46,10 @@ JOIN pg_class child_table ON child_table.oid = x.indrelid
 WHERE child_table.relname = ANY(%s) AND child_table.relnamespace = to_regnamespace(%s)
 """
 
-MISSING_TRIGGERS_SQL = """
-SELECT parent.relname, child.relname, t.tgname
-FROM pg_inherits i
-JOIN pg_class parent ON parent.oid = i.inhparent
-JOIN pg_class child ON child.oid = i.inhrelid
-JOIN pg_trigger t ON t.tgrelid = parent.oid AND NOT t.tgisinternal AND (t.tgtype & 1) = 0
-WHERE parent.oid = ANY(%s::regclass[])
-  AND NOT EXISTS (
-    SELECT 1 FROM pg_trigger c
-    WHERE c.tgrelid = child.oid AND c.tgname = t.tgname AND c.tgfoid = t.tgfoid AND c.tgtype = t.tgtype
-      AND c.tgenabled = t.tgenabled
-  )
-ORDER BY 1, 2, 3
+#: The partitions of the partitioned tables, whatever their bound (a default partition too).
+PARTITION_NAMES_SQL = """
+SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+WHERE i.inhparent = ANY(ARRAY(SELECT to_regclass(t) FROM unnest(%s::text[]) t))
 """
 DEFAULT_PARTITIONS_SQL = """
 SELECT parent.relname, child.relname
@@ -145,30 +136,47 @@ def partition_index(index, name):
     return dataclasses.replace(index, name=name or index.name, catalog=catalog)
 
 
-def without_inherited(live, inherited):
-    """``live``'s tables less the indexes copied from a parent's index the models do not describe."""
-    for table in live.tables.values():
-        table.indexes = [index for index in table.indexes if index.name not in inherited]
-    return live
+def partition_names(connection, expected):
+    """The partitions of the tables ``expected`` wants partitioned: read with them, in the same catalog read."""
+    tables = [connection.ops.quote_name(name) for name, table in expected.tables.items() if table.kind == "p"]
+    if connection.vendor != "postgresql" or not tables:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(PARTITION_NAMES_SQL, [tables])
+        return [name for (name,) in cursor.fetchall()]
 
 
-def only_tables(live):
-    """``live`` less what the parent tables' comparison already reported (enums, functions, settings, others)."""
-    return Catalog(vendor=live.vendor, schema=live.schema, tables=live.tables)
+def live_partitions(live, partitions, read_more):
+    """The live catalog of the partitions ``partitions`` describes: from ``live`` (read with their parents), the
+    ones it lacks read with ``read_more(catalog)``; less the indexes that copy a parent's the models lack."""
+    tables = {name: live.tables[name] for name in partitions.expected.tables if name in live.tables}
+    if len(tables) < len(partitions.expected.tables):
+        missing = Catalog(vendor=live.vendor, schema=live.schema,
+                          tables={n: t for n, t in partitions.expected.tables.items() if n not in tables})
+        tables.update(read_more(missing).tables)
+    for table in tables.values():
+        table.indexes = [index for index in table.indexes if index.name not in partitions.inherited]
+    return Catalog(vendor=live.vendor, schema=live.schema, tables=tables)
+
+
+def missing_triggers(findings, parent_of, owned_tables):
+    """``findings`` with each statement trigger missing on a partition said as such, with how to mend it."""
+    return [
+        finding("partition_trigger_missing", f.table, f"trigger {f.object}", "none", table=parent_of[f.table],
+                owned_tables=owned_tables, trigger=f.object)
+        if f.kind == "trigger_missing" and f.table in parent_of else f
+        for f in findings
+    ]
 
 
 def partition_findings(connection, expected, live, owned_tables):
-    """Findings on the partitions of the tables ``expected`` wants partitioned and ``live`` has so."""
+    """Partitions that are not ours, and default partitions, of the tables ``expected`` wants partitioned."""
     tables = partitioned_parents(expected, live)
     if connection.vendor != "postgresql" or not tables:
         return []
     names = [connection.ops.quote_name(table) for table in tables]
     found = []
     with connection.cursor() as cursor:
-        cursor.execute(MISSING_TRIGGERS_SQL, [names])
-        for table, partition, trigger in cursor.fetchall():
-            found.append(finding("partition_trigger_missing", partition, f"trigger {trigger}", "none", table=table,
-                                 owned_tables=owned_tables, trigger=trigger))
         for table, partitions in partitions_of(cursor, names).items():
             for partition in partitions:
                 if not is_ours(table, partition):

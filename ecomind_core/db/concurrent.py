@@ -2,8 +2,8 @@
 
 ``CREATE INDEX CONCURRENTLY`` waits for every transaction that holds an
 older snapshot, anywhere in the database (a report, an export, ``pg_dump``
-for the whole backup). ``DROP INDEX CONCURRENTLY`` and ``REINDEX ...
-CONCURRENTLY`` wait the same way, and ``VALIDATE CONSTRAINT`` waits for a
+for the whole backup). ``DROP INDEX CONCURRENTLY``, ``REINDEX ...
+CONCURRENTLY`` and ``DETACH PARTITION ... CONCURRENTLY`` (retention) wait the same way, and ``VALIDATE CONSTRAINT`` waits for a
 ``SHARE UPDATE EXCLUSIVE`` lock. Each of those waits is a lock wait, so a
 short ``lock_timeout`` cancels it, and a retry starts the build again from
 the first row: behind a nightly backup no index could ever be built. Yet
@@ -44,6 +44,7 @@ WAITS_WITHOUT_BLOCKING = re.compile(
       | DROP\s+INDEX\s+CONCURRENTLY\b
       | REINDEX\s+(?:\(.*?\)\s*)?(?:INDEX|TABLE)\s+CONCURRENTLY\b
       | ALTER\s+TABLE\s+(?:ONLY\s+)?(?:IF\s+EXISTS\s+)?{_QUALIFIED}\s+VALIDATE\s+CONSTRAINT\s+{_NAME}\s*;?\s*$
+      | ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?{_QUALIFIED}\s+DETACH\s+PARTITION\s+{_QUALIFIED}\s+(?:CONCURRENTLY|FINALIZE)\s*;?\s*$
     )""",
     re.IGNORECASE | re.VERBOSE | re.DOTALL,
 )

@@ -119,7 +119,7 @@ def partitions_needing(schema_editor, table, index):
 
 
 def _partitioned(model):
-    from ecomind_core.partitions.options import partition_key
+    from ecomind_core.partitions.options import partition_key  # (the partitions package imports this module)
 
     return partition_key(model._meta) is not None
 
@@ -318,9 +318,9 @@ class AddForeignKeyNotValid(NotValidThenValidate, AddField):
         return AddField.database_backwards(self, app_label, schema_editor, from_state, to_state)
 
 
-def not_null_helper_name(schema_editor, table, column):
+def not_null_helper_name(connection, table, column):
     """The helper CHECK's name, as PostgreSQL will store it (at most 63 characters, Django's truncation)."""
-    return truncate_name(f"{table}_{column}_not_null", schema_editor.connection.ops.max_name_length())
+    return truncate_name(f"{table}_{column}_not_null", connection.ops.max_name_length())
 
 
 def own_leftovers(migration, state, connection):
@@ -331,12 +331,9 @@ def own_leftovers(migration, state, connection):
     """
     names = set()
     for operation in migration.operations:
-        if hasattr(operation, "leftover_names"):  # e.g. partitions.operation.ConvertToMonthlyPartitions
+        # Each operation that makes helpers says which (SetNotNullThroughCheck, ConvertToMonthlyPartitions).
+        if hasattr(operation, "leftover_names"):
             names |= operation.leftover_names(migration.app_label, state, connection)
-        if isinstance(operation, SetNotNullThroughCheck):
-            model = state.apps.get_model(migration.app_label, operation.model_name)
-            column = model._meta.get_field(operation.name).column
-            names.add(truncate_name(f"{model._meta.db_table}_{column}_not_null", connection.ops.max_name_length()))
     return names
 
 
@@ -359,10 +356,16 @@ class SetNotNullThroughCheck(SafeOnPostgresql, AlterField):
     def describe(self):
         return f"Make field {self.name} of {self.model_name} NOT NULL (through a validated CHECK)"
 
+    def leftover_names(self, app_label, state, connection):
+        """Its helper CHECK, which a try killed between its add and its drop leaves (own_leftovers)."""
+        model = state.apps.get_model(app_label, self.model_name)
+        column = model._meta.get_field(self.name).column
+        return {not_null_helper_name(connection, model._meta.db_table, column)}
+
     def forwards_on_postgresql(self, schema_editor, model, table):
         quote = schema_editor.quote_name
         column = model._meta.get_field(self.name).column
-        helper = not_null_helper_name(schema_editor, table, column)
+        helper = not_null_helper_name(schema_editor.connection, table, column)
         found, helper_found = None, None
         if existing.looks_up(schema_editor):
             found = existing.column(schema_editor, quote(table), column)

@@ -35,14 +35,14 @@ lock: its length grows with the rows written since the conversion
 import datetime
 import re
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.backends.utils import truncate_name
 
 from ecomind_core.migration_safety import existing
 from ecomind_core.migration_safety.existing import DefinitionConflict
 from ecomind_core.migration_safety.operations import NotValidThenValidate, ensure_index
 
-from .inventory import is_partitioned
+from .inventory import is_partitioned, partitions
 from .maintenance import copy_triggers, ensure_months, months_wanted, statement_triggers
 from .months import add_months, legacy_name, literal, month_start, now_utc
 
@@ -107,8 +107,8 @@ def _convert(editor, cursor, model, key, pk_columns, ahead):
                  f"CREATE UNIQUE INDEX CONCURRENTLY {quote(names.legacy_primary_key)} ON {quote(names.table)} ({columns})")
     NotValidThenValidate.add_not_valid(editor, names.table, names.bound_check, f"CHECK ({quote(key)} < {literal(first)})")
     make_staging(editor, cursor, names, key, quote)
-    ensure_months(cursor, editor.execute, quote, names.staging,
-                  max(months_wanted(ahead), add_months(first, 1)), start=first, named_after=names.table)
+    ensure_months(cursor, editor.execute, quote, names.staging, first, max(months_wanted(ahead), add_months(first, 1)),
+                  named_after=names.table)
     with transaction.atomic(using=editor.connection.alias):
         swap_in(editor, names, key, pk_columns, first, model, quote)
 
@@ -147,6 +147,29 @@ def swap_in(editor, names, key, pk_columns, first, model, quote):
         run(str(index.create_sql(model, editor)))
 
 
+def refuse_shared_ids(cursor, names, key, pk_columns, quote):
+    """Stop before anything changes if two rows share an id: the plain table's key, ``id`` alone, cannot hold both.
+
+    Only rows written since the conversion can share one (the legacy partition had that key): the
+    months after it are read, and the legacy partition through its key's index.
+    """
+    legacy = next(p for p in partitions(cursor, quote(names.table)) if p.name == names.legacy)
+    table, pk = quote(names.table), quote(pk_columns[0])
+    cursor.execute(f"""
+        (SELECT {pk} FROM {table} WHERE {quote(key)} >= %(first)s GROUP BY {pk} HAVING count(*) > 1
+         UNION
+         SELECT n.{pk} FROM {table} n WHERE n.{quote(key)} >= %(first)s
+           AND EXISTS (SELECT 1 FROM {quote(names.legacy)} l WHERE l.{pk} = n.{pk}))
+        LIMIT 5""", {"first": legacy.upper})
+    shared = [row[0] for row in cursor.fetchall()]
+    if shared:
+        raise IntegrityError(
+            f"{names.table}: rows written since the conversion share an id with another row ({', '.join(shared)}); "
+            f"the plain table's primary key ({pk_columns[0]}) cannot hold both, so nothing was changed. Give one row of "
+            "each pair another id, or stay on the partitioned table"
+        )
+
+
 def convert_back(editor, model, key, pk_columns):
     """The partitioned table made one plain table again, every row kept (see the module's docstring)."""
     quote, names = editor.quote_name, Names(model, editor.connection)
@@ -154,6 +177,7 @@ def convert_back(editor, model, key, pk_columns):
         with editor.connection.cursor() as cursor:
             if not is_partitioned(cursor, quote(names.table)):
                 return  # already plain
+            refuse_shared_ids(cursor, names, key, pk_columns, quote)
     pk = ", ".join(quote(c) for c in pk_columns)
     ensure_index(editor, names.legacy, names.legacy_id_unique,
                  f"CREATE UNIQUE INDEX CONCURRENTLY {quote(names.legacy_id_unique)} ON {quote(names.legacy)} ({pk})")

@@ -53,9 +53,3 @@ def is_partitioned(cursor, table):
     cursor.execute("SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass(%s)", [table])
     row = cursor.fetchone()
     return bool(row and row[0])
-
-
-def covered_until(found):
-    """The end of the last monthly partition (None: none)."""
-    uppers = [p.upper for p in found if p.upper is not None]
-    return max(uppers) if uppers else None

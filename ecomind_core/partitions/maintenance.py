@@ -19,7 +19,7 @@ partition gets its parent's.
 
 import re
 
-from .inventory import covered_until, partitions
+from .inventory import partitions
 from .months import add_months, literal, month_start, now_utc, partition_name
 
 #: ``FOR EACH ROW`` is bit 0 of pg_trigger.tgtype: row-level triggers are cloned by PostgreSQL itself.
@@ -27,6 +27,21 @@ STATEMENT_TRIGGERS_SQL = """
 SELECT t.tgname, pg_get_triggerdef(t.oid), obj_description(t.oid, 'pg_trigger') FROM pg_trigger t
 WHERE t.tgrelid = to_regclass(%s) AND NOT t.tgisinternal AND (t.tgtype & 1) = 0
 ORDER BY t.tgname
+"""
+#: Each partition lacking one of its parent's statement-level triggers (or holding it other than the parent's).
+MISSING_TRIGGERS_SQL = """
+SELECT parent.relname, child.relname, t.tgname
+FROM pg_inherits i
+JOIN pg_class parent ON parent.oid = i.inhparent
+JOIN pg_class child ON child.oid = i.inhrelid
+JOIN pg_trigger t ON t.tgrelid = parent.oid AND NOT t.tgisinternal AND (t.tgtype & 1) = 0
+WHERE parent.oid = ANY(%s::regclass[])
+  AND NOT EXISTS (
+    SELECT 1 FROM pg_trigger c
+    WHERE c.tgrelid = child.oid AND c.tgname = t.tgname AND c.tgfoid = t.tgfoid AND c.tgtype = t.tgtype
+      AND c.tgenabled = t.tgenabled
+  )
+ORDER BY 1, 2, 3
 """
 _TRIGGER_TABLE = re.compile(r"( ON )(\S+)( FOR EACH )")
 
@@ -46,7 +61,7 @@ def copy_triggers(execute, definitions, quote, table):
     for name, (definition, comment) in definitions.items():
         execute(_TRIGGER_TABLE.sub(lambda m: f"{m[1]}{quote(table)}{m[3]}", definition, count=1))
         if comment is not None:
-            execute(f"COMMENT ON TRIGGER {quote(name)} ON {quote(table)} IS '{comment.replace(chr(39), chr(39) * 2)}'")
+            execute(f"COMMENT ON TRIGGER {quote(name)} ON {quote(table)} IS %s", [comment])
 
 
 def create_partition(execute, quote, parent, start, triggers, named_after=None):
@@ -64,20 +79,16 @@ def months_wanted(ahead, now=None):
     return add_months(month_start(now or now_utc()), ahead + 1)
 
 
-def ensure_months(cursor, execute, quote, parent, until, start=None, named_after=None):
-    """Partitions of ``parent`` for every month up to ``until`` (from its last one, or ``start``); names made.
+def ensure_months(cursor, execute, quote, parent, start, until, named_after=None):
+    """Partitions of ``parent`` for every month from ``start`` up to ``until`` that has none; the names made.
 
     ``cursor`` None: nothing is read (the SQL is only being collected). ``named_after``: the table
     whose name the partitions carry (the conversion's staging table takes it at the swap).
     """
     found = partitions(cursor, quote(parent)) if cursor else []
-    month = covered_until(found) or start
     triggers = statement_triggers(cursor, quote(parent)) if cursor else {}
-    made = []
-    while month < until:
-        made.append(create_partition(execute, quote, parent, month, triggers, named_after))
-        month = add_months(month, 1)
-    return made
+    return [create_partition(execute, quote, parent, month, triggers, named_after)
+            for month in missing_months(found, start, until)]
 
 
 #: How far ahead months are counted (a partition up to MAXVALUE would otherwise count forever).

@@ -28,7 +28,10 @@ from dataclasses import dataclass, field
 import pgtrigger
 from django.db import connections, transaction
 
+from ecomind_core.db.concurrent import run_concurrently
+
 from .inventory import partitions
+from .months import add_months, month_start
 from .options import partition_key
 
 #: Rows per DELETE batch: a few hundred milliseconds of work, so that locks and WAL bursts stay short.
@@ -49,11 +52,9 @@ def cutoff_before(now, age):
     count, unit = age
     if unit in ("d", "w"):
         return now - datetime.timedelta(days=count * (7 if unit == "w" else 1))
-    months = count * (12 if unit == "y" else 1)
-    years, month = divmod(now.month - 1 - months, 12)
-    year = now.year + years
-    day = min(now.day, 28 if month == 1 else 30 if month + 1 in (4, 6, 9, 11) else 31)
-    return now.replace(year=year, month=month + 1, day=day)
+    month = add_months(month_start(now), -count * (12 if unit == "y" else 1))
+    last_day = (add_months(month, 1) - datetime.timedelta(days=1)).day  # 31 March less a month: 28 or 29 February
+    return now.replace(year=month.year, month=month.month, day=min(now.day, last_day))
 
 
 @dataclass
@@ -69,6 +70,17 @@ class Plan:
 
     def rows(self):
         return sum(rows for _, rows in self.drop) + sum(rows for _, rows in self.trim)
+
+
+@dataclass
+class Done:
+    """What a removal has done so far (kept as it goes: a run that fails half-way still says what went)."""
+
+    dropped: list = field(default_factory=list)
+    deleted: int = 0
+
+    def __bool__(self):
+        return bool(self.dropped or self.deleted)
 
 
 class Remover:
@@ -145,41 +157,41 @@ class Remover:
         cursor.execute(f"SELECT EXISTS (SELECT 1 {where})", params)
         return max(estimate, 1) if cursor.fetchone()[0] else 0
 
-    def carry_out(self, plan, on_progress=lambda line: None):
-        """Drop and trim as planned; returns ``(partitions dropped, rows deleted)``."""
-        dropped = []
+    def carry_out(self, plan, done=None, on_progress=lambda line: None):
+        """Drop and trim as planned, noting each step in ``done`` as it ends; returns ``done``."""
+        done = Done() if done is None else done
         for partition, _ in plan.drop:
             self.detach_and_drop(partition)
-            dropped.append(partition.name)
+            done.dropped.append(partition.name)
             on_progress(f"{self.table}: dropped partition {partition.name}")
-        deleted = 0
         for partition, _ in plan.trim:
-            count = self.delete_in_batches(partition, plan.cutoff)
-            deleted += count
-            on_progress(f"{self.table}: deleted {count:,} rows before {plan.cutoff:%Y-%m-%d %H:%M} from {partition.name}")
-        return dropped, deleted
+            before = done.deleted
+            self.delete_in_batches(partition, plan.cutoff, done)
+            on_progress(f"{self.table}: deleted {done.deleted - before:,} rows before {plan.cutoff:%Y-%m-%d %H:%M} "
+                        f"from {partition.name}")
+        return done
 
     def detach_and_drop(self, partition):
         quote = self.quote
+        # Outside any transaction (CONCURRENTLY insists), lock_timeout off: it waits for the transactions
+        # that may see the partition (a backup's, a long report's), blocking no insert meanwhile, and
+        # says whom it waits for (db/concurrent.py).
+        finish = "FINALIZE" if partition.detach_pending else "CONCURRENTLY"
+        run_concurrently(self.connection, f"ALTER TABLE {quote(self.table)} DETACH PARTITION {quote(partition.name)} {finish}")
         with self.connection.cursor() as cursor:
-            # Outside any transaction (CONCURRENTLY insists): it waits for the queries that see the
-            # partition, blocking no insert meanwhile.
-            finish = "FINALIZE" if partition.detach_pending else "CONCURRENTLY"
-            cursor.execute(f"ALTER TABLE {quote(self.table)} DETACH PARTITION {quote(partition.name)} {finish}")
             cursor.execute(f"DROP TABLE {quote(partition.name)}")
 
-    def delete_in_batches(self, partition, cutoff):
+    def delete_in_batches(self, partition, cutoff, done):
         where, params = self.old_rows(partition, cutoff)
         table = self.quote(partition.name)
         sql = f"DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT ctid {where} LIMIT {BATCH_ROWS}))"
-        total = 0
         while True:
             with transaction.atomic(using=self.using), self.ignoring(), self.connection.cursor() as cursor:
                 cursor.execute(sql, params)
                 count = cursor.rowcount
-            total += count
+            done.deleted += count
             if count < BATCH_ROWS:
-                return total
+                return
 
     def ignoring(self):
         if not self.trigger_uris:

@@ -15,6 +15,7 @@ arguments or database unreachable; 3 a lock timeout past the retries.
 """
 
 from django.conf import settings
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from ecomind_core.audit.records import SYSTEM_ORG, record
@@ -24,10 +25,10 @@ from ecomind_core.management.base import DatabaseCommand, cannot_run
 from ecomind_core.management.exit_codes import ExitCode
 from ecomind_core.partitions.inventory import is_partitioned, partitions
 from ecomind_core.partitions.maintenance import (
-    copy_triggers, create_partition, missing_months, months_ahead, months_wanted, statement_triggers,
+    MISSING_TRIGGERS_SQL, copy_triggers, create_partition, missing_months, months_ahead, months_wanted,
+    statement_triggers,
 )
 from ecomind_core.partitions.months import month_start, now_utc
-from ecomind_core.catalog.partitions import MISSING_TRIGGERS_SQL
 from ecomind_core.partitions.options import partitioned_models
 
 
@@ -131,17 +132,19 @@ class Command(DatabaseCommand):
                 raise self.lock_timed_out(exc) from None
             raise
 
-    def lock_timed_out(self, exc):
-        from django.core.management.base import CommandError
-
-        blockers = "; ".join(str(b) for b in getattr(exc, "blockers", None) or []) or "none seen"
+    @staticmethod
+    def lock_timed_out(exc):
         return CommandError(f"gave up waiting for a lock on the table after {settings.MIGRATION_LOCK_RETRIES} retries "
-                            f"(blocked by: {blockers}). Nothing half-made is left; run it again later.",
+                            f"(blocked by: {named(getattr(exc, 'blockers', None))}). Nothing half-made is left (each "
+                            "partition is made in a transaction of its own); run it again later.",
                             returncode=ExitCode.LOCK_TIMEOUT)
 
     def say_waiting(self):
         self.stdout.write("waiting for the migration lock (a migration or another maintain_partitions runs)...")
 
     def say_retrying(self, blockers, backoff, number):
-        who = "; ".join(str(b) for b in blockers or []) or "none seen"
-        self.stdout.write(f"lock timeout (try {number}), blocked by: {who}; trying again in {backoff:g}s.")
+        self.stdout.write(f"lock timeout (try {number}), blocked by: {named(blockers)}; trying again in {backoff:g}s.")
+
+
+def named(blockers):
+    return "; ".join(str(b) for b in blockers or []) or "none seen"

@@ -25,12 +25,13 @@ import datetime
 import pgtrigger
 from django.db import transaction
 
-from ecomind_core.audit.records import KEPT_FOREVER, SYSTEM_ORG, record
+from ecomind_core.audit.records import KEPT_FOREVER, SYSTEM_ORG, record, record_or_say
+from ecomind_core.db.concurrent import concurrent_policy
 from ecomind_core.management.base import DatabaseCommand, cannot_run
 from ecomind_core.models import AuditLog, append_only_trigger_uri
 from ecomind_core.partitions.audit_rows import kept_audit_rows
 from ecomind_core.partitions.inventory import is_partitioned
-from ecomind_core.partitions.retention import Remover
+from ecomind_core.partitions.retention import Done, Remover
 
 
 class Command(DatabaseCommand):
@@ -49,8 +50,7 @@ class Command(DatabaseCommand):
         old_rows = AuditLog.objects.using(self.using).filter(ts__lt=cutoff).exclude(action__in=KEPT_FOREVER)
         remover = plan = None
         with self.database_errors("count the audit rows to purge"):
-            if self.connection.vendor == "postgresql" and is_partitioned(
-                    self.connection.cursor(), self.connection.ops.quote_name(AuditLog._meta.db_table)):
+            if self.partitioned():
                 remover = Remover(self.using, AuditLog, keep=kept_audit_rows(self.connection.ops.quote_name), exact=True)
                 plan = remover.plan(cutoff.replace(tzinfo=None))
                 count = plan.rows()
@@ -62,17 +62,32 @@ class Command(DatabaseCommand):
             return
         self.confirm(f"Delete these {count:,} audit rows?")
         if remover is not None:
-            with self.database_errors("purge audit rows"):
-                _, trimmed = remover.carry_out(plan)
-                deleted = trimmed + sum(rows for _, rows in plan.drop)
-                record(
-                    org_id=SYSTEM_ORG, action="audit.purge", resource="audit_logs", using=self.using,
-                    details={"before": before, "deleted": deleted,
-                             "dropped_partitions": [partition.name for partition, _ in plan.drop]},
-                )
+            deleted = self.purge_partitions(remover, plan, before)
         else:
             deleted = self.delete_in_one_transaction(old_rows, before)
         self.stdout.write(self.style.SUCCESS(f"Deleted {deleted:,} audit rows before {before}; recorded in audit_logs."))
+
+    def purge_partitions(self, remover, plan, before):
+        """Whole months dropped, the rest in batches: recorded also when it stops half-way (with what went)."""
+        done, completed = Done(), False
+        try:
+            with self.database_errors("purge audit rows"), concurrent_policy(report=self.stdout.write):
+                remover.carry_out(plan, done)
+            completed = True
+        finally:
+            dropped = dict(plan.drop)
+            deleted = done.deleted + sum(rows for partition, rows in dropped.items() if partition.name in done.dropped)
+            if done:
+                record_or_say(self.stdout.write, org_id=SYSTEM_ORG, action="audit.purge", resource="audit_logs",
+                              using=self.using, details={"before": before, "deleted": deleted,
+                                                         "dropped_partitions": done.dropped, "completed": completed})
+        return deleted
+
+    def partitioned(self):
+        if self.connection.vendor != "postgresql":
+            return False
+        with self.connection.cursor() as cursor:
+            return is_partitioned(cursor, self.connection.ops.quote_name(AuditLog._meta.db_table))
 
     def delete_in_one_transaction(self, old_rows, before):
         with self.database_errors("purge audit rows"):

@@ -18,14 +18,15 @@ a table is not partitioned yet (run migrate); 2 bad arguments, database
 unreachable or not confirmed (nothing removed).
 """
 
-from ecomind_core.audit.records import SYSTEM_ORG, record
+from ecomind_core.audit.records import SYSTEM_ORG, record_or_say
+from ecomind_core.db.concurrent import concurrent_policy
 from ecomind_core.management.base import DatabaseCommand, cannot_run
 from ecomind_core.management.exit_codes import ExitCode
 from ecomind_core.models import AuditLog, Event
 from ecomind_core.partitions.audit_rows import kept_audit_rows
 from ecomind_core.partitions.inventory import is_partitioned
 from ecomind_core.partitions.months import now_utc
-from ecomind_core.partitions.retention import Remover, cutoff_before, parse_age
+from ecomind_core.partitions.retention import Done, Remover, cutoff_before, parse_age
 
 RETENTION = "retention.remove"
 
@@ -64,15 +65,27 @@ class Command(DatabaseCommand):
             self.stdout.write("Dry run: nothing was changed." if dry_run else "Nothing to remove.")
             return
         self.confirm("Remove these partitions and rows?")
-        done = {}
-        with self.database_errors("remove old partitions"):
-            for remover, plan in plans:
-                dropped, deleted = remover.carry_out(plan, on_progress=self.stdout.write)
-                done[plan.table] = {"before": plan.cutoff.isoformat(), "dropped_partitions": dropped, "deleted_rows": deleted}
-            record(org_id=SYSTEM_ORG, action=RETENTION, resource="database", using=self.using, details=done)
+        done = {plan.table: Done() for _, plan in plans}
+        completed = False
+        try:
+            with self.database_errors("remove old partitions"), concurrent_policy(report=self.stdout.write):
+                for remover, plan in plans:
+                    remover.carry_out(plan, done[plan.table], on_progress=self.stdout.write)
+            completed = True
+        finally:
+            # What went is recorded, also when a later step failed (and it failed: the row says so).
+            if any(done.values()):
+                self.record(plans, done, completed)
         self.stdout.write(self.style.SUCCESS(
-            "; ".join(f"{table}: {len(d['dropped_partitions'])} partitions dropped, {d['deleted_rows']:,} rows deleted"
+            "; ".join(f"{table}: {len(d.dropped)} partitions dropped, {d.deleted:,} rows deleted"
                       for table, d in done.items()) + "; recorded in audit_logs."))
+
+    def record(self, plans, done, completed):
+        details = {plan.table: {"before": plan.cutoff.isoformat(), "dropped_partitions": done[plan.table].dropped,
+                                "deleted_rows": done[plan.table].deleted} for _, plan in plans}
+        details["completed"] = completed
+        record_or_say(self.stdout.write, org_id=SYSTEM_ORG, action=RETENTION, resource="database", using=self.using,
+                      details=details)
 
     def refuse_plain_tables(self, tables):
         with self.connection.cursor() as cursor:
