@@ -140,15 +140,21 @@ def test_conversion_beside_the_worker_keeps_every_row_and_no_insert_fails(plain_
     assert_ok(manage("verify_schema", database=plain_db), "the schema matches")
 
 
-def test_a_swap_held_up_by_a_long_transaction_names_it_and_a_rerun_finishes(plain_db):
-    before = rows_checksum(plain_db, "events_enriched")
-    with dbtools.connect(plain_db) as blocker:
+def beside_an_export(dbname, command):
+    """``command`` run while a long transaction ('nightly-export') has read events: its swap waits past every retry."""
+    with dbtools.connect(dbname) as blocker:
         blocker.execute("SET application_name = 'nightly-export'")
         blocker.execute("BEGIN")
         blocker.execute("SELECT count(*) FROM events_enriched")
-        held = manage("migrate", "--no-input", "--lock-timeout", "1s", "--lock-retries", "1", database=plain_db,
+        held = manage(command, "--no-input", "--lock-timeout", "1s", "--lock-retries", "1", database=dbname,
                       env={"MIGRATION_LOCK_RETRY_WAIT": "100ms"})
         blocker.execute("ROLLBACK")
+    return held
+
+
+def test_a_swap_held_up_by_a_long_transaction_names_it_and_a_rerun_finishes(plain_db):
+    before = rows_checksum(plain_db, "events_enriched")
+    held = beside_an_export(plain_db, "migrate")
     assert_ok(held, "nightly-export", code=3)
     assert relkind(plain_db, "events_enriched") == "r" and rows_checksum(plain_db, "events_enriched") == before
     # What the try left (here the unique index built concurrently; the bound's CHECK waited for the lock) is the
@@ -183,13 +189,7 @@ def test_rollback_leaves_plain_tables_with_the_same_rows_and_forward_again(plain
 def test_a_rollback_held_up_by_a_long_transaction_names_it_and_a_rerun_finishes(plain_db):
     assert_ok(manage("migrate", "--no-input", database=plain_db))
     rows = rows_checksum(plain_db, "events_enriched")
-    with dbtools.connect(plain_db) as blocker:
-        blocker.execute("SET application_name = 'nightly-export'")
-        blocker.execute("BEGIN")
-        blocker.execute("SELECT count(*) FROM events_enriched")
-        held = manage("rollback", "--no-input", "--lock-timeout", "1s", "--lock-retries", "1", database=plain_db,
-                      env={"MIGRATION_LOCK_RETRY_WAIT": "100ms"})
-        blocker.execute("ROLLBACK")
+    held = beside_an_export(plain_db, "rollback")
     assert_ok(held, "nightly-export", code=3)
     # The way back's first step (a unique index on id, built concurrently) stays; the tables are still partitioned.
     assert relkind(plain_db, "events_enriched") == "p" and rows_checksum(plain_db, "events_enriched") == rows
