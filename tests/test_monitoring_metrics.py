@@ -10,6 +10,7 @@ import datetime
 import re
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -188,7 +189,7 @@ def test_real_failed_sign_ins_are_counted(token, django_user_model):
 def test_admin_page_latency_by_page_name_not_path(token, admin_client):
     before = value(scrape(), "ecomind_admin_request_duration_seconds_count", page="ecomind_core_auditlog_change", method="GET") or 0
     for row in factories.AuditLogFactory.create_batch(3):
-        assert admin_client.get(reverse("admin:ecomind_core_auditlog_change", args=[row.pk])).status_code == 200
+        assert admin_client.get(reverse("admin:ecomind_core_auditlog_change", args=[quote(row.pk)])).status_code == 200
     admin_client.get("/not-an-admin-page/")
     response = scrape()
     assert value(response, "ecomind_admin_request_duration_seconds_count", page="ecomind_core_auditlog_change", method="GET") == before + 3
