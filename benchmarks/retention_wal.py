@@ -49,29 +49,15 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # tests.dbtools
 
 from migration_locks import ROOT, SERVER, Project  # noqa: E402
 from partition_data import (admin, clone, fill_recent, now_utc, scratch_database, timeline, wal_bytes,  # noqa: E402
                             wal_lsn)
+from tests.dbtools import spread_into_months_sql  # noqa: E402
 
 MONTHS = 12
 
-RESHAPE = """
-    ALTER TABLE events_enriched DETACH PARTITION events_enriched_legacy;
-    DO $$ DECLARE m timestamp := '{start:%Y-%m-%d}';
-    BEGIN
-      WHILE to_char(m, 'YYYYMM') < '{first}' LOOP
-        EXECUTE format('CREATE TABLE %I (LIKE events_enriched)', 'events_enriched_p' || to_char(m, 'YYYYMM'));
-        EXECUTE format('ALTER TABLE events_enriched ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
-                       'events_enriched_p' || to_char(m, 'YYYYMM'), m, m + interval '1 month');
-        m := m + interval '1 month';
-      END LOOP;
-    END $$;
-    INSERT INTO events_enriched SELECT * FROM events_enriched_legacy;
-    TRUNCATE events_enriched_legacy;
-    ALTER TABLE events_enriched ATTACH PARTITION events_enriched_legacy
-        FOR VALUES FROM (MINVALUE) TO ('{start:%Y-%m-%d}');
-"""
 SIZE_SQL = "SELECT sum(pg_total_relation_size(relid)) FROM pg_partition_tree('events_enriched')"
 PARTITIONS_SQL = ("SELECT relid::text FROM pg_partition_tree('events_enriched') WHERE isleaf ORDER BY relid::text")
 _RECORD = re.compile(r"len \(rec/tot\):\s*\d+/\s*(\d+), tx:\s*(\d+),")
@@ -152,7 +138,7 @@ def benchmark(args, dbname, also_drop, scratch):
     start = add_months(datetime.datetime(now.year, now.month, 1), 1 - MONTHS)
     with psycopg.connect(url, autocommit=True) as conn:
         first = min(name for name in (row[0] for row in conn.execute(PARTITIONS_SQL)) if name[-6:].isdigit())[-6:]
-        conn.execute(RESHAPE.format(start=start, first=first))
+        conn.execute(spread_into_months_sql("events_enriched", start, first))
     started = time.perf_counter()
     fill_recent(url, args.events, args.users, args.orgs, *timeline(args.events, start, now))
     fill_seconds = time.perf_counter() - started

@@ -193,3 +193,26 @@ def clone_database(template, prefix="clone"):
     with connect("postgres") as conn:
         conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
     return name
+
+
+def spread_into_months_sql(table, start, first):
+    """SQL making a converted ``table`` look as if converted long ago: its legacy partition ends at ``start``.
+
+    Monthly partitions are made by hand from ``start`` up to the first one ``migrate`` made (``first``,
+    as ``YYYYMM``), and the legacy partition's rows move to their months. Shared by the partition tests
+    and benchmarks/retention_wal.py, which need months old enough for retention to drop.
+    """
+    return f"""
+        ALTER TABLE {table} DETACH PARTITION {table}_legacy;
+        DO $$ DECLARE m timestamp := '{start:%Y-%m-%d}';
+        BEGIN
+          WHILE to_char(m, 'YYYYMM') < '{first}' LOOP
+            EXECUTE format('CREATE TABLE %I (LIKE {table})', '{table}_p' || to_char(m, 'YYYYMM'));
+            EXECUTE format('ALTER TABLE {table} ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
+                           '{table}_p' || to_char(m, 'YYYYMM'), m, m + interval '1 month');
+            m := m + interval '1 month';
+          END LOOP;
+        END $$;
+        INSERT INTO {table} SELECT * FROM {table}_legacy;
+        TRUNCATE {table}_legacy;
+        ALTER TABLE {table} ATTACH PARTITION {table}_legacy FOR VALUES FROM (MINVALUE) TO ('{start:%Y-%m-%d}');"""

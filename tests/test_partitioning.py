@@ -308,20 +308,7 @@ def two_years_on(migrated_db):
     for table in PARTITIONED:
         first = min(p for p in partition_names(migrated_db, table) if p[-6:].isdigit())[-6:]
         # The legacy partition ends 24 months ago; the rows it held since (migrate's own audit rows) move to their months.
-        dbtools.execute(migrated_db, f"""
-            ALTER TABLE {table} DETACH PARTITION {table}_legacy;
-            DO $$ DECLARE m timestamp := '{start:%Y-%m-%d}';
-            BEGIN
-              WHILE to_char(m, 'YYYYMM') < '{first}' LOOP
-                EXECUTE format('CREATE TABLE %I (LIKE {table})', '{table}_p' || to_char(m, 'YYYYMM'));
-                EXECUTE format('ALTER TABLE {table} ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
-                               '{table}_p' || to_char(m, 'YYYYMM'), m, m + interval '1 month');
-                m := m + interval '1 month';
-              END LOOP;
-            END $$;
-            INSERT INTO {table} SELECT * FROM {table}_legacy;
-            TRUNCATE {table}_legacy;
-            ALTER TABLE {table} ATTACH PARTITION {table}_legacy FOR VALUES FROM (MINVALUE) TO ('{start:%Y-%m-%d}');""")
+        dbtools.execute(migrated_db, dbtools.spread_into_months_sql(table, start, first))
     # The audit partitions made by hand lack the append-only trigger: maintain_partitions gives it to them.
     assert_ok(manage("maintain_partitions", database=migrated_db), "trigger")
     dbtools.execute(migrated_db, """
