@@ -27,7 +27,7 @@ from .compare import compare
 from .expected import expected_catalog
 from .findings import ERROR, KINDS, WARNING, Finding, has_errors
 from .migration_findings import findings_at, load, migration_findings
-from .partitions import expected_partitions, live_partitions, missing_triggers, partition_findings, partition_names
+from .partitions import expected_partitions, live_partitions, missing_triggers, partition_findings, read_partitions
 
 READERS = {"postgresql": live_postgresql.read, "sqlite": live_sqlite.read}
 
@@ -66,15 +66,17 @@ def migrated_tables(state_apps):
 def check_catalog(connection, state_apps, live=None):
     """Compare ``connection``'s live catalog with what ``state_apps`` describe."""
     expected = expected_catalog(state_apps, connection)
-    # The partitions are read with their tables: one catalog read, whatever the number of months.
-    live = read_live(connection, expected, partition_names(connection, expected)) if live is None else live
+    partitions = read_partitions(connection, expected)
+    if live is None:
+        # The partitions are read with their tables: one catalog read, whatever the number of months.
+        live = read_live(connection, expected, [p.name for found in partitions.values() for p in found])
     checked = migrated_tables(state_apps)
     findings = compare(expected, live, checked)
-    findings += check_partitions(connection, expected, live, checked, findings)
+    findings += check_partitions(connection, expected, live, checked, findings, partitions)
     return CheckResult(live, expected, checked, findings)
 
 
-def check_partitions(connection, expected, live, owned_tables, parent_findings):
+def check_partitions(connection, expected, live, owned_tables, parent_findings, partitions):
     """Findings on the partitions of the tables the migrations partition (catalog/partitions.py).
 
     A change made to the parent reaches every partition: it is reported
@@ -84,18 +86,18 @@ def check_partitions(connection, expected, live, owned_tables, parent_findings):
     """
     if connection.vendor != "postgresql":
         return []
-    partitions = expected_partitions(connection, expected, live)
-    if not partitions.expected.tables:
+    made = expected_partitions(connection, expected, live)
+    if not made.expected.tables:
         return []
-    found = compare(partitions.expected, live_partitions(live, partitions, lambda more: read_live(connection, more)),
-                    owned_tables | set(partitions.expected.tables))
-    parent_of = {name: table.parents[0] for name, table in partitions.expected.tables.items()}
+    found = compare(made.expected, live_partitions(live, made, lambda more: read_live(connection, more)),
+                    owned_tables | set(made.expected.tables))
+    parent_of = {name: table.parents[0] for name, table in made.expected.tables.items()}
     on_parents = {(f.table, f.kind, f.expected, f.actual) for f in parent_findings}
     # A catalog column this release does not know is one finding, however many tables carry it.
     unknown = {f.object for f in parent_findings if f.kind == "catalog_column_unreviewed"}
     found = [f for f in found if (parent_of.get(f.table), f.kind, f.expected, f.actual) not in on_parents
              and not (f.kind == "catalog_column_unreviewed" and f.object in unknown)]
-    return missing_triggers(found, parent_of, owned_tables) + partition_findings(connection, expected, live, owned_tables)
+    return missing_triggers(found, parent_of, owned_tables) + partition_findings(expected, live, partitions, owned_tables)
 
 
 def verify(connection):

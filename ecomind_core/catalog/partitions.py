@@ -46,19 +46,6 @@ JOIN pg_class child_table ON child_table.oid = x.indrelid
 WHERE child_table.relname = ANY(%s) AND child_table.relnamespace = to_regnamespace(%s)
 """
 
-#: The partitions of the partitioned tables, whatever their bound (a default partition too).
-PARTITION_NAMES_SQL = """
-SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-WHERE i.inhparent = ANY(ARRAY(SELECT to_regclass(t) FROM unnest(%s::text[]) t))
-"""
-DEFAULT_PARTITIONS_SQL = """
-SELECT parent.relname, child.relname
-FROM pg_partitioned_table p JOIN pg_class parent ON parent.oid = p.partrelid JOIN pg_class child ON child.oid = p.partdefid
-WHERE p.partrelid = ANY(%s::regclass[])
-ORDER BY 1
-"""
-
-
 @dataclass(frozen=True)
 class Recorded(Default):
     """A catalog column PostgreSQL sets for a partition's object (its bound, its parent's oid): any value, not none."""
@@ -136,14 +123,14 @@ def partition_index(index, name):
     return dataclasses.replace(index, name=name or index.name, catalog=catalog)
 
 
-def partition_names(connection, expected):
-    """The partitions of the tables ``expected`` wants partitioned: read with them, in the same catalog read."""
+def read_partitions(connection, expected):
+    """``{table: [Partition]}`` of the tables ``expected`` wants partitioned, default partitions included: one
+    query, before the catalog read, which reads these partitions with their tables."""
     tables = [connection.ops.quote_name(name) for name, table in expected.tables.items() if table.kind == "p"]
     if connection.vendor != "postgresql" or not tables:
-        return []
+        return {}
     with connection.cursor() as cursor:
-        cursor.execute(PARTITION_NAMES_SQL, [tables])
-        return [name for (name,) in cursor.fetchall()]
+        return partitions_of(cursor, tables, with_default=True)
 
 
 def live_partitions(live, partitions, read_more):
@@ -169,25 +156,20 @@ def missing_triggers(findings, parent_of, owned_tables):
     ]
 
 
-def partition_findings(connection, expected, live, owned_tables):
-    """Partitions that are not ours, and default partitions, of the tables ``expected`` wants partitioned."""
-    tables = partitioned_parents(expected, live)
-    if connection.vendor != "postgresql" or not tables:
-        return []
-    names = [connection.ops.quote_name(table) for table in tables]
+def partition_findings(expected, live, partitions, owned_tables):
+    """Partitions that are not ours, and default partitions, of the tables ``expected`` wants partitioned
+    (``partitions``: read_partitions)."""
     found = []
-    with connection.cursor() as cursor:
-        for table, partitions in partitions_of(cursor, names).items():
-            for partition in partitions:
-                if not is_ours(table, partition):
-                    found.append(finding(
-                        "partition_unexpected", partition.name, "a whole month, or the legacy partition",
-                        f"FROM {partition.lower or 'MINVALUE'} TO {partition.upper or 'MAXVALUE'}", table=table,
-                        owned_tables=owned_tables))
-        cursor.execute(DEFAULT_PARTITIONS_SQL, [names])
-        for table, partition in cursor.fetchall():
-            found.append(finding("partition_default", partition, "no default partition", "DEFAULT", table=table,
-                                 owned_tables=owned_tables))
+    for table in partitioned_parents(expected, live):
+        for partition in partitions.get(table, []):
+            if partition.default:
+                found.append(finding("partition_default", partition.name, "no default partition", "DEFAULT",
+                                     table=table, owned_tables=owned_tables))
+            elif not is_ours(table, partition):
+                found.append(finding(
+                    "partition_unexpected", partition.name, "a whole month, or the legacy partition",
+                    f"FROM {partition.lower or 'MINVALUE'} TO {partition.upper or 'MAXVALUE'}", table=table,
+                    owned_tables=owned_tables))
     return found
 
 

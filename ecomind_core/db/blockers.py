@@ -33,6 +33,11 @@ class Blocker:
         return f"pid {self.pid} ({self.application}, {self.state}, {age})"
 
 
+def named(blockers, none_seen="a session that has since finished"):
+    """The blocking sessions for a message; ``none_seen`` when the watch saw none (it ended before a look)."""
+    return "; ".join(str(b) for b in blockers or []) or none_seen
+
+
 def _duration(seconds):
     minutes, seconds = divmod(seconds, 60)
     hours, minutes = divmod(minutes, 60)

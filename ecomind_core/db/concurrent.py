@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import DatabaseError, OperationalError, connections
 
-from ecomind_core.db.blockers import Blocker
+from ecomind_core.db.blockers import Blocker, named
 from ecomind_core.db.lock_timeout import is_lock_timeout, lock_timeout_within, parse_duration
 
 #: Seconds between two reports about the same statement, at most one per period.
@@ -60,7 +60,7 @@ class ConcurrentWaitTimeout(OperationalError):
 
     def __init__(self, statement, ceiling_text, blockers):
         self.statement, self.ceiling_text, self.blockers = statement, ceiling_text, blockers
-        who = "; ".join(str(b) for b in blockers) or "another session's transaction"
+        who = named(blockers, "another session's transaction")
         super().__init__(
             f"{summarise(statement)} waited longer than MIGRATION_CONCURRENT_TIMEOUT ({ceiling_text}) for {who}"
         )
@@ -149,7 +149,7 @@ class Sample:
         what = summarise(statement, 90)
         phase = f" ({self.phase})" if self.phase else ""
         if self.waiting:
-            who = "; ".join(str(b) for b in self.blockers) or "another session"
+            who = named(self.blockers, "another session")
             limit = "no limit" if parse_duration(ceiling_text) is None else f"at most {ceiling_text} per wait"
             return (f"waiting for {who} to end: {what}{phase}; it blocks no one meanwhile "
                     f"(lock_timeout off; MIGRATION_CONCURRENT_TIMEOUT: {limit})")

@@ -22,6 +22,8 @@ class Partition:
     upper: datetime.datetime | None
     #: A ``DETACH ... CONCURRENTLY`` that was interrupted: FINALIZE it.
     detach_pending: bool = False
+    #: The default partition (``partitions_of(..., with_default=True)`` only): the catalog proof reports it.
+    default: bool = False
 
     def holds_only_before(self, cutoff):
         """Every row it can hold is older than ``cutoff``."""
@@ -37,16 +39,32 @@ def partitions(cursor, table):
     return next(iter(partitions_of(cursor, [table]).values()), [])
 
 
-def partitions_of(cursor, tables):
-    """``{table name: [Partition, oldest first]}`` of the partitioned ones among ``tables`` (quoted), in one query."""
+def partitions_of(cursor, tables, with_default=False):
+    """``{table name: [Partition, oldest first]}`` of the partitioned ones among ``tables`` (quoted), in one query.
+
+    A default partition is left out (none of ours has one) unless ``with_default``.
+    """
     cursor.execute(PARTITIONS_SQL, [list(tables)])
     found = {}
     for parent, name, bound, pending in cursor.fetchall():
         match = _BOUND.search(bound or "")
         if match:
             found.setdefault(parent, []).append(Partition(name, _moment(match[1]), _moment(match[2]), pending))
+        elif bound == "DEFAULT" and with_default:
+            found.setdefault(parent, []).append(Partition(name, None, None, pending, default=True))
     return {parent: sorted(items, key=lambda p: (p.lower is not None, p.lower or datetime.datetime.min))
             for parent, items in found.items()}
+
+
+def not_partitioned(cursor, tables):
+    """Those of ``tables`` (names, unquoted) that are not partitioned yet: migration 0006 has not converted them."""
+    cursor.execute("SELECT t FROM unnest(%s::text[]) t WHERE NOT EXISTS "
+                   "(SELECT 1 FROM pg_class WHERE oid = to_regclass(quote_ident(t)) AND relkind = 'p')", [list(tables)])
+    return [name for (name,) in cursor.fetchall()]
+
+
+#: What maintain_partitions and retention say of ``not_partitioned``'s tables (exit 1).
+NOT_PARTITIONED = "not partitioned yet: {}; run `manage.py migrate` (migration 0006 converts them)."
 
 
 def is_partitioned(cursor, table):

@@ -19,11 +19,12 @@ from django.core.management.base import CommandError
 from django.db import transaction
 
 from ecomind_core.audit.records import SYSTEM_ORG, record
+from ecomind_core.db.blockers import named
 from ecomind_core.db.lock_timeout import ddl_lock_timeout, is_lock_timeout, parse_duration, retry_lock_timeouts
 from ecomind_core.db.locking import migration_lock
 from ecomind_core.management.base import DatabaseCommand, cannot_run
 from ecomind_core.management.exit_codes import ExitCode
-from ecomind_core.partitions.inventory import is_partitioned, partitions
+from ecomind_core.partitions.inventory import NOT_PARTITIONED, not_partitioned, partitions_of
 from ecomind_core.partitions.maintenance import (
     MISSING_TRIGGERS_SQL, copy_triggers, create_partition, missing_months, months_ahead, months_wanted,
     statement_triggers,
@@ -55,66 +56,68 @@ class Command(DatabaseCommand):
             self.first_backoff = parse_duration(settings.MIGRATION_LOCK_RETRY_WAIT)
         except ValueError as exc:
             raise cannot_run(f"MIGRATION_LOCK_TIMEOUT / MIGRATION_LOCK_RETRY_WAIT: {exc}.") from None
-        short = []
         with self.database_errors("make partitions"):
             tables = self.partitioned_tables()
             if check:
-                short = [table for table in tables if self.ready(table) < ahead]
-            else:
-                with migration_lock(using=self.using, on_wait=self.say_waiting):
-                    made = [name for table in tables for name in self.maintain(table, ahead)]
-                if made:
-                    record(org_id=SYSTEM_ORG, action="partitions.create", resource="database", using=self.using,
-                           details={"made": made, "ahead": ahead})
-        if short:
-            self.stderr.write(f"fewer than {ahead} months ready after this one: {', '.join(short)}; run "
-                              "`manage.py maintain_partitions` (docs/runbooks/partitioning.md).")
-            self.exit_with(ExitCode.FOUND)
+                short = [table for table, ahead_now in self.ready(tables).items() if ahead_now < ahead]
+                if short:
+                    self.stderr.write(f"fewer than {ahead} months ready after this one: {', '.join(short)}; run "
+                                      "`manage.py maintain_partitions` (docs/runbooks/partitioning.md).")
+                    self.exit_with(ExitCode.FOUND)
+                return
+            with migration_lock(using=self.using, on_wait=self.say_waiting):
+                made = self.maintain(tables, ahead)
+            if made:
+                record(org_id=SYSTEM_ORG, action="partitions.create", resource="database", using=self.using,
+                       details={"made": made, "ahead": ahead})
 
     def partitioned_tables(self):
+        tables = [model._meta.db_table for model in partitioned_models()]
         with self.connection.cursor() as cursor:
-            tables = [model._meta.db_table for model in partitioned_models()]
-            plain = [table for table in tables if not is_partitioned(cursor, self.quote(table))]
+            plain = not_partitioned(cursor, tables)
         if plain:
-            self.stderr.write(f"not partitioned yet: {', '.join(plain)}; run `manage.py migrate` "
-                              "(migration 0006 converts them).")
+            self.stderr.write(NOT_PARTITIONED.format(", ".join(plain)))
             self.exit_with(ExitCode.FOUND)
         return tables
 
-    def ready(self, table):
+    def found(self, tables):
+        """``{table: its partitions}``, all read in one query."""
         with self.connection.cursor() as cursor:
-            found = partitions(cursor, self.quote(table))
-        ahead = months_ahead(found)
-        self.stdout.write(f"{table}: {ahead} months ready after the current one ({len(found)} partitions).")
-        return ahead
+            found = partitions_of(cursor, [self.quote(table) for table in tables])
+        return {table: found.get(table, []) for table in tables}
 
-    def maintain(self, table, ahead):
-        """Partitions of ``table`` for every month up to ``ahead`` on that has none, and its statement triggers
-        on each; the names made."""
-        with self.connection.cursor() as cursor:
-            found = partitions(cursor, self.quote(table))
-        made = [self.with_retries(lambda: self.make_one(table, month))
-                for month in missing_months(found, month_start(now_utc()), months_wanted(ahead))]
-        self.add_missing_triggers(table)
-        self.stdout.write(f"{table}: {', '.join(made) if made else 'nothing to make'}; {self.ready_text(table)}.")
-        return made
+    def ready(self, tables):
+        """``{table: whole months ready after the current one}``, each said."""
+        ready = {}
+        for table, found in self.found(tables).items():
+            ready[table] = months_ahead(found)
+            self.stdout.write(f"{table}: {ready[table]} months ready after the current one ({len(found)} partitions).")
+        return ready
 
-    def ready_text(self, table):
-        with self.connection.cursor() as cursor:
-            return f"{months_ahead(partitions(cursor, self.quote(table)))} months after the current one"
+    def maintain(self, tables, ahead):
+        """Partitions for every month up to ``ahead`` on that has none, and their tables' statement triggers on
+        each; the names made."""
+        made = {table: [self.with_retries(lambda month=month: self.make_one(table, month))
+                        for month in missing_months(found, month_start(now_utc()), months_wanted(ahead))]
+                for table, found in self.found(tables).items()}
+        self.add_missing_triggers(tables)
+        for table, found in self.found(tables).items():
+            self.stdout.write(f"{table}: {', '.join(made[table]) or 'nothing to make'}; "
+                              f"{months_ahead(found)} months after the current one.")
+        return [name for names in made.values() for name in names]
 
     def make_one(self, table, start):
         with transaction.atomic(using=self.using), self.connection.cursor() as cursor:
             triggers = statement_triggers(cursor, self.quote(table))
             return create_partition(cursor.execute, self.quote, table, start, triggers)
 
-    def add_missing_triggers(self, table):
+    def add_missing_triggers(self, tables):
         with self.connection.cursor() as cursor:
-            cursor.execute(MISSING_TRIGGERS_SQL, [[self.quote(table)]])
+            cursor.execute(MISSING_TRIGGERS_SQL, [[self.quote(table) for table in tables]])
             missing = cursor.fetchall()
-            definitions = statement_triggers(cursor, self.quote(table))
-        for _, partition, trigger in missing:
-            self.with_retries(lambda: self.add_trigger(partition, trigger, definitions))
+            definitions = {table: statement_triggers(cursor, self.quote(table)) for table in {row[0] for row in missing}}
+        for table, partition, trigger in missing:
+            self.with_retries(lambda: self.add_trigger(partition, trigger, definitions[table]))
             self.stdout.write(f"{partition}: trigger {trigger} added, as {table} has it.")
 
     def add_trigger(self, partition, trigger, definitions):
@@ -135,7 +138,7 @@ class Command(DatabaseCommand):
     @staticmethod
     def lock_timed_out(exc):
         return CommandError(f"gave up waiting for a lock on the table after {settings.MIGRATION_LOCK_RETRIES} retries "
-                            f"(blocked by: {named(getattr(exc, 'blockers', None))}). Nothing half-made is left (each "
+                            f"(blocked by {named(getattr(exc, 'blockers', None))}). Nothing half-made is left (each "
                             "partition is made in a transaction of its own); run it again later.",
                             returncode=ExitCode.LOCK_TIMEOUT)
 
@@ -143,8 +146,4 @@ class Command(DatabaseCommand):
         self.stdout.write("waiting for the migration lock (a migration or another maintain_partitions runs)...")
 
     def say_retrying(self, blockers, backoff, number):
-        self.stdout.write(f"lock timeout (try {number}), blocked by: {named(blockers)}; trying again in {backoff:g}s.")
-
-
-def named(blockers):
-    return "; ".join(str(b) for b in blockers or []) or "none seen"
+        self.stdout.write(f"lock timeout (try {number}), blocked by {named(blockers)}; trying again in {backoff:g}s.")

@@ -49,6 +49,7 @@ from ecomind_core.audit.schema_changes import DRIFT_ALLOWED, MIGRATE, ROLLBACK, 
 from ecomind_core.baseline.guard import unadopted_tables
 from ecomind_core.catalog.report import render_text
 from ecomind_core.db.backends.postgresql.base import SchemaMissing
+from ecomind_core.db.blockers import named
 from ecomind_core.db.concurrent import ConcurrentWaitTimeout, concurrent_policy
 from ecomind_core.db.errors import DUPLICATE_TABLE, sqlstate
 from ecomind_core.db.lock_timeout import ddl_lock_timeout, is_lock_timeout, parse_duration, retry_lock_timeouts
@@ -330,7 +331,7 @@ class Command(DatabaseCommandMixin, migrate.Command):
                 "MIGRATION_CONCURRENT_TIMEOUT (0: no limit).", returncode=ExitCode.LOCK_TIMEOUT,
             )
         if is_lock_timeout(exc):
-            blockers = "; ".join(str(b) for b in getattr(exc, "blockers", [])) or "a session that has since finished"
+            blockers = named(getattr(exc, "blockers", None))
             return CommandError(
                 f"lock_timeout ({self.lock_timeout_text}) hit while waiting for a table lock, after the retries: "
                 f"blocked by {blockers}. {outcome}.", returncode=ExitCode.LOCK_TIMEOUT,
@@ -376,7 +377,7 @@ class Command(DatabaseCommandMixin, migrate.Command):
 
     def say_retrying(self, blockers, backoff, number):
         if self.verbosity >= 1:
-            who = "; ".join(str(b) for b in blockers) or "a session that has since finished"
+            who = named(blockers)
             self.end_line()
             self.stdout.write(
                 f"lock_timeout ({self.lock_timeout_text}) hit in {self.applying or 'a migration'}, blocked by {who}; "

@@ -24,7 +24,7 @@ from ecomind_core.management.base import DatabaseCommand, cannot_run
 from ecomind_core.management.exit_codes import ExitCode
 from ecomind_core.models import AuditLog, Event
 from ecomind_core.partitions.audit_rows import kept_audit_rows
-from ecomind_core.partitions.inventory import is_partitioned
+from ecomind_core.partitions.inventory import NOT_PARTITIONED, not_partitioned
 from ecomind_core.partitions.months import now_utc
 from ecomind_core.partitions.retention import Done, Remover, cutoff_before, parse_age
 
@@ -89,10 +89,9 @@ class Command(DatabaseCommand):
 
     def refuse_plain_tables(self, tables):
         with self.connection.cursor() as cursor:
-            plain = [t for t in tables if not is_partitioned(cursor, self.connection.ops.quote_name(t))]
+            plain = not_partitioned(cursor, tables)
         if plain:
-            self.stderr.write(f"not partitioned yet: {', '.join(plain)}; run `manage.py migrate` (migration 0006 "
-                              "converts them). Nothing was changed.")
+            self.stderr.write(f"{NOT_PARTITIONED.format(', '.join(plain))} Nothing was changed.")
             self.exit_with(ExitCode.FOUND)
 
     def show(self, plan):
