@@ -421,6 +421,37 @@ def test_retention_that_stops_half_way_records_what_went(two_years_on):
     assert not set(recorded["events_enriched"]["dropped_partitions"]) & set(partition_names(dbname, "events_enriched"))
 
 
+def test_the_way_back_after_retention_waits_for_a_half_done_detach_then_keeps_every_remaining_row(two_years_on):
+    dbname, _ = two_years_on
+    backup = psycopg.connect(dbtools.url(dbname), application_name="nightly-backup")
+    backup.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+    backup.execute("SELECT count(*) FROM audit_logs")
+    try:  # retention stops past its ceiling, an audit partition left half-detached (its rows no longer in the table)
+        assert_ok(manage("retention", "--events", "400d", "--audit-logs", "1y", "--no-input", database=dbname,
+                         env={"MIGRATION_CONCURRENT_TIMEOUT": "2s"}), "nightly-backup", code=2)
+    finally:
+        backup.rollback()
+        backup.close()
+    [(pending,)] = dbtools.execute(dbname, "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhdetachpending")
+    not_own = "action NOT LIKE 'schema.%' AND action NOT LIKE 'retention.%'"
+    rows = {table: rows_checksum(dbname, table, not_own if table == "audit_logs" else "true") for table in PARTITIONED}
+    refused = manage("rollback", "--no-input", database=dbname)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert pending in refused.stderr and "retention" in refused.stderr and "nothing was changed" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    for table in PARTITIONED:
+        assert relkind(dbname, table) == "p"
+        assert rows_checksum(dbname, table, not_own if table == "audit_logs" else "true") == rows[table]
+    # Retention run again finishes the detach; then the way back keeps every row retention left.
+    assert_ok(manage("retention", "--events", "400d", "--audit-logs", "1y", "--no-input", database=dbname))
+    rows = {table: rows_checksum(dbname, table, not_own if table == "audit_logs" else "true") for table in PARTITIONED}
+    assert_ok(manage("rollback", "--no-input", database=dbname), "Rolled back 1 migrations")
+    for table in PARTITIONED:
+        assert relkind(dbname, table) == "r" and partition_names(dbname, table) == []
+        assert rows_checksum(dbname, table, not_own if table == "audit_logs" else "true") == rows[table]
+    assert_ok(manage("verify_schema", "--at", f"ecomind_core.{BEFORE}", database=dbname), "the schema matches")
+
+
 def test_purge_audit_logs_uses_the_partitions_and_counts_exactly(two_years_on):
     dbname, now = two_years_on
     before = months_ago(6, now)

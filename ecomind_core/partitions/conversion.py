@@ -35,7 +35,7 @@ lock: its length grows with the rows written since the conversion
 import datetime
 import re
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.backends.utils import truncate_name
 
 from ecomind_core.migration_safety import existing
@@ -147,13 +147,26 @@ def swap_in(editor, names, key, pk_columns, first, model, quote):
         run(str(index.create_sql(model, editor)))
 
 
-def refuse_shared_ids(cursor, names, key, pk_columns, quote):
-    """Stop before anything changes if two rows share an id: the plain table's key, ``id`` alone, cannot hold both.
+def refuse_to_go_back(cursor, names, key, pk_columns, quote):
+    """Stop before anything changes when going back would lose or merge rows.
 
-    Only rows written since the conversion can share one (the legacy partition had that key): the
-    months after it are read, and the legacy partition through its key's index.
+    * A partition left "detach pending" by an interrupted ``retention``: the
+      parent no longer shows its rows, so they would not be copied back, and
+      dropping the parent would take them. ``retention`` run again finishes it.
+    * Two rows sharing an id: the plain table's key, ``id`` alone, cannot hold
+      both. Only rows written since the conversion can share one (the legacy
+      partition had that key): the months after it are read, and the legacy
+      partition through its key's index.
     """
-    legacy = next(p for p in partitions(cursor, quote(names.table)) if p.name == names.legacy)
+    found = partitions(cursor, quote(names.table))
+    pending = [p.name for p in found if p.detach_pending]
+    if pending:
+        raise OperationalError(
+            f"{names.table}: partition {', '.join(pending)} is still being detached (an interrupted retention); "
+            "going back now would leave its rows out, so nothing was changed. Run `manage.py retention` again to "
+            "finish it, then roll back"
+        )
+    legacy = next(p for p in found if p.name == names.legacy)
     table, pk = quote(names.table), quote(pk_columns[0])
     cursor.execute(f"""
         (SELECT {pk} FROM {table} WHERE {quote(key)} >= %(first)s GROUP BY {pk} HAVING count(*) > 1
@@ -177,7 +190,7 @@ def convert_back(editor, model, key, pk_columns):
         with editor.connection.cursor() as cursor:
             if not is_partitioned(cursor, quote(names.table)):
                 return  # already plain
-            refuse_shared_ids(cursor, names, key, pk_columns, quote)
+            refuse_to_go_back(cursor, names, key, pk_columns, quote)
     pk = ", ".join(quote(c) for c in pk_columns)
     ensure_index(editor, names.legacy, names.legacy_id_unique,
                  f"CREATE UNIQUE INDEX CONCURRENTLY {quote(names.legacy_id_unique)} ON {quote(names.legacy)} ({pk})")
